@@ -1,0 +1,1 @@
+"""JPEG structure, the scan-script model, and lossless transcoding."""

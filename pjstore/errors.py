@@ -1,0 +1,53 @@
+"""Typed errors. Everything pjstore rejects is a `PjstoreError` naming the problem.
+
+The subclasses map one-to-one onto what a user must do differently, which is also what the
+HTTP layer maps onto status codes.
+"""
+
+
+class PjstoreError(Exception):
+    """Base class: a clear, user-facing reason something was refused."""
+
+
+class InvalidInput(PjstoreError):
+    """The input is not something pjstore can store (base for bad uploads)."""
+
+
+class EmptyInput(InvalidInput):
+    """Zero bytes."""
+
+
+class NotAJpeg(InvalidInput):
+    """The bytes are not a JPEG stream (e.g. a PNG or text with a .jpg name)."""
+
+
+class TruncatedJpeg(InvalidInput):
+    """The stream ends before the image data is complete."""
+
+
+class CorruptJpeg(InvalidInput):
+    """The stream is structurally broken or its entropy-coded data is damaged."""
+
+
+class UnsupportedJpeg(InvalidInput):
+    """A valid JPEG of a kind pjstore does not store (lossless, hierarchical, 12-bit...)."""
+
+
+class TooLarge(InvalidInput):
+    """The image exceeds a configured limit (pixels or bytes)."""
+
+
+class InvalidScanScript(PjstoreError):
+    """A scan script that breaks the progression rules or jpegtran's limits."""
+
+
+class NotFound(PjstoreError):
+    """No image with that id in the store."""
+
+
+class InvalidRequest(PjstoreError):
+    """A read request that cannot be served (bad scale, size or id)."""
+
+
+class ToolError(PjstoreError):
+    """An external tool (jpegtran) is missing, too old, timed out or failed unexpectedly."""
