@@ -45,3 +45,10 @@ def _dc_scans(sampling: tuple[tuple[int, int], ...]):
         return [Scan((c,), 0, 0, ah, al) for c in range(n)]
 
     return dc
+
+
+def plan(sampling: tuple[tuple[int, int], ...], color_space: str) -> "ScanPlan":
+    """The progressive scheme's plan: the default script, no hints (every prefix is tried)."""
+    from pjstore.scan_search.plan import ScanPlan
+
+    return ScanPlan(default_script(sampling, color_space))
