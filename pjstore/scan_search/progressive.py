@@ -7,6 +7,7 @@ through the same transcode and offset measurement.
 from __future__ import annotations
 
 from pjstore.encoder.scan import MAX_BLOCKS_IN_MCU, Scan, ScanScript
+from pjstore.scan_search.plan import ScanPlan
 
 
 def default_script(sampling: tuple[tuple[int, int], ...], color_space: str) -> ScanScript:
@@ -47,8 +48,6 @@ def _dc_scans(sampling: tuple[tuple[int, int], ...]):
     return dc
 
 
-def plan(sampling: tuple[tuple[int, int], ...], color_space: str) -> "ScanPlan":
+def plan(sampling: tuple[tuple[int, int], ...], color_space: str) -> ScanPlan:
     """The progressive scheme's plan: the default script, no hints (every prefix is tried)."""
-    from pjstore.scan_search.plan import ScanPlan
-
     return ScanPlan(default_script(sampling, color_space))
