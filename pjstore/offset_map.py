@@ -78,7 +78,12 @@ class OffsetMap:
 
 
 def _finite(x: float) -> float | None:
-    return None if math.isinf(x) else round(x, 4)
+    return None if math.isinf(x) else x
+
+
+def _rounded(x: float) -> float:
+    """Scores are kept to 4 decimals so a record survives its JSON round trip unchanged."""
+    return x if math.isinf(x) else round(x, 4)
 
 
 def measure(stored: bytes, scan_ends: tuple[int, ...], reference: Reference,
@@ -118,7 +123,7 @@ def measure(stored: bytes, scan_ends: tuple[int, ...], reference: Reference,
                 index += 1
                 value = score(index, scale)
         w, h = target_size(reference.width, reference.height, scale)
-        entries.append(ScaleOffset(scale, w, h, scan_ends[index], value))
+        entries.append(ScaleOffset(scale, w, h, scan_ends[index], _rounded(value)))
         floor = index
     entries.append(ScaleOffset(1.0, reference.width, reference.height, len(stored), math.inf))
     return OffsetMap(target.metric, tuple(entries))

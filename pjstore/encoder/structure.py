@@ -172,6 +172,8 @@ def _next_marker(data: bytes, pos: int) -> tuple[int, int]:
         pos += 1
     if pos >= size:
         raise TruncatedJpeg(f"data ends at byte {size} inside a marker")
+    if data[pos] < 0xC0 and data[pos] != 0x01:
+        raise CorruptJpeg(f"invalid marker 0x{data[pos]:02X} at byte {pos - 1} (damaged entropy-coded data)")
     return data[pos], pos + 1
 
 

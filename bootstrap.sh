@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Set up pjstore on a fresh machine, then run the main job or the tests.
+#   ./bootstrap.sh demo [CORPUS_DIR]   ingest CORPUS_DIR (default: sample photos) and show bytes read per scale
+#   ./bootstrap.sh test [PYTEST_ARGS]  run the test suite
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need_jpegtran() {
+    if command -v jpegtran >/dev/null 2>&1 && jpegtran -help 2>&1 | grep -q -- '-scans'; then
+        return 0
+    fi
+    echo "jpegtran (libjpeg-turbo) with -scans support is missing; installing libjpeg-turbo-progs..." >&2
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+    if command -v apt-get >/dev/null 2>&1 && $sudo true 2>/dev/null; then
+        $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libjpeg-turbo-progs >/dev/null
+    fi
+    if ! command -v jpegtran >/dev/null 2>&1; then
+        echo "error: could not install jpegtran. Install libjpeg-turbo's jpegtran yourself" >&2
+        echo "  (Debian/Ubuntu: apt-get install libjpeg-turbo-progs; macOS: brew install jpeg-turbo)" >&2
+        echo "  or set PJSTORE_JPEGTRAN to its path, then run this again." >&2
+        exit 1
+    fi
+}
+
+setup_python() {
+    if [ ! -x .venv/bin/python ]; then
+        python3 -m venv .venv
+    fi
+    .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+    .venv/bin/python -m pip install -q -e '.[dev]'
+}
+
+cmd="${1:-demo}"
+shift || true
+need_jpegtran
+setup_python
+case "$cmd" in
+    demo) exec .venv/bin/pjstore demo "$@" ;;
+    test) exec .venv/bin/python -m pytest "$@" ;;
+    *) echo "usage: $0 demo [CORPUS_DIR] | test [PYTEST_ARGS]" >&2; exit 2 ;;
+esac

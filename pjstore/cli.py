@@ -1,0 +1,248 @@
+"""The `pjstore` command line: ingest, info, get, export, ls, rm, and the demo main job."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from pjstore import ids
+from pjstore.errors import InvalidRequest, NotFound, PjstoreError
+from pjstore.ingest import DEFAULT_MAX_PIXELS, DEFAULT_SCHEME, SCHEMES, IngestOptions, ingest
+from pjstore.quality.contract import QualityTarget
+from pjstore.quality.sizes import DEFAULT_SCALES
+from pjstore.read_path.encode import DEFAULT_QUALITY
+from pjstore.read_path.pipeline import render
+from pjstore.storage import DEFAULT_LOCATION, ENV_VAR, Storage, open_storage
+
+JPEG_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif"}
+
+
+@click.group()
+@click.option("--store", "location", envvar=ENV_VAR, default=DEFAULT_LOCATION, show_default=True,
+              help=f"Store directory (or ${ENV_VAR}).")
+@click.pass_context
+def main(ctx: click.Context, location: str) -> None:
+    """pjstore: store JPEGs once as tuned progressive files; serve 10/25/50% sizes from prefixes."""
+    ctx.obj = location
+
+
+def _store(ctx: click.Context) -> Storage:
+    return open_storage(ctx.obj)
+
+
+def _floats(text: str, what: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise click.BadParameter(f"{what} must be comma-separated numbers, not {text!r}") from None
+
+
+def _target(scales: str, threshold: str, metric: str) -> QualityTarget:
+    scale_values = _floats(scales, "--scales")
+    thresholds = _floats(threshold, "--threshold")
+    if len(thresholds) == 1:
+        thresholds *= len(scale_values)
+    try:
+        return QualityTarget(scale_values, thresholds, metric)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _walk(paths: tuple[str, ...]) -> list[Path]:
+    """Named files as given; directories walked for JPEG-named files, in sorted order."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in JPEG_SUFFIXES)
+        else:
+            found.append(p)
+    return found
+
+
+def _resolve(store: Storage, text: str) -> str:
+    """A full id, or a unique prefix of at least 6 hex digits."""
+    text = text.strip().lower()
+    if len(text) == 64:
+        return ids.validate(text)
+    if len(text) < 6 or any(c not in "0123456789abcdef" for c in text):
+        raise InvalidRequest(f"{text!r} is not an image id or a prefix of at least 6 hex digits")
+    matches = [i for i in store.list(after=text, limit=2) if i.startswith(text)]
+    if not matches:
+        raise NotFound(f"no image id starts with {text}")
+    if len(matches) > 1:
+        raise InvalidRequest(f"{text} is ambiguous; give more digits")
+    return matches[0]
+
+
+def _ingest_each(store: Storage, files: list[Path], options: IngestOptions):
+    """Ingest files one by one; yield (path, record, created, error) and never stop on bad input."""
+    for path in files:
+        try:
+            record, created = ingest(store, path.read_bytes(), options)
+        except (PjstoreError, OSError) as exc:
+            yield path, None, False, exc
+        else:
+            yield path, record, created, None
+
+
+def _fail(exc: PjstoreError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(2 if isinstance(exc, (InvalidRequest, NotFound)) else 1)
+
+
+def _read_fractions(record) -> str:
+    return " ".join(f"{e.scale:g}:{e.offset / record.source_bytes:.1%}" for e in record.offsets.entries[:-1])
+
+
+@main.command("ingest")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--scheme", type=click.Choice(sorted(SCHEMES)), default=DEFAULT_SCHEME, show_default=True)
+@click.option("--scales", default=",".join(map(str, DEFAULT_SCALES)), show_default=True)
+@click.option("--threshold", default="32", show_default=True, help="One value, or one per scale.")
+@click.option("--metric", type=click.Choice(["psnr", "ssim"]), default="psnr", show_default=True)
+@click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per input on stdout.")
+@click.pass_context
+def ingest_cmd(ctx, paths, scheme, scales, threshold, metric, max_pixels, as_json) -> None:
+    """Ingest JPEG files and directories; bad files are reported and skipped."""
+    options = IngestOptions(scheme, _target(scales, threshold, metric), max_pixels)
+    files = _walk(paths)
+    failed = 0
+    with _store(ctx) as store:
+        for path, record, created, exc in _ingest_each(store, files, options):
+            if exc is not None:
+                failed += 1
+                if as_json:
+                    click.echo(json.dumps({"path": str(path), "error": str(exc), "error_type": type(exc).__name__}))
+                else:
+                    click.echo(f"FAIL {path}: {type(exc).__name__}: {exc}", err=True)
+            elif as_json:
+                click.echo(json.dumps({"path": str(path), "created": created, **record.to_json()}))
+            else:
+                state = "ok  " if created else "same"
+                click.echo(f"{state} {record.id[:12]} {path}  {record.source_bytes} -> {record.stored_bytes} B, "
+                           f"{record.scans} scans, read {_read_fractions(record)}")
+    if not as_json:
+        click.echo(f"{len(files) - failed} stored, {failed} failed", err=True)
+    if failed or not files:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("image_id")
+@click.pass_context
+def info(ctx, image_id) -> None:
+    """Print an image's record as JSON."""
+    try:
+        with _store(ctx) as store:
+            click.echo(json.dumps(store.info(_resolve(store, image_id)).to_json(), indent=2))
+    except PjstoreError as exc:
+        _fail(exc)
+
+
+@main.command()
+@click.argument("image_id")
+@click.option("--scale", type=float, help="A stored scale (e.g. 0.1, 0.25, 0.5, 1).")
+@click.option("--width", type=int, help="Any upright width up to the original's.")
+@click.option("--height", type=int, help="Any upright height up to the original's.")
+@click.option("--quality", type=click.IntRange(1, 100), default=DEFAULT_QUALITY, show_default=True)
+@click.option("--dct-scaling", is_flag=True, help="Faster decode via libjpeg DCT scaling (lower quality).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
+@click.pass_context
+def get(ctx, image_id, scale, width, height, quality, dct_scaling, output) -> None:
+    """Write a baseline JPEG of the image at a scale or size, read from the stored prefix only."""
+    if sum(x is not None for x in (scale, width, height)) != 1:
+        raise click.UsageError("give exactly one of --scale, --width, --height")
+    try:
+        with _store(ctx) as store:
+            r = render(store, _resolve(store, image_id), scale=scale, width=width, height=height, quality=quality,
+                       dct_scaling=dct_scaling)
+    except PjstoreError as exc:
+        _fail(exc)
+    Path(output).write_bytes(r.data)
+    click.echo(f"wrote {output}: {r.width}x{r.height}, read {r.bytes_read} stored bytes (scale {r.scale:g})", err=True)
+
+
+@main.command()
+@click.argument("image_id")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
+@click.pass_context
+def export(ctx, image_id, output) -> None:
+    """Write the whole stored progressive file."""
+    try:
+        with _store(ctx) as store:
+            record = store.info(_resolve(store, image_id))
+            data = store.get_range(record.id, 0, record.stored_bytes)
+    except PjstoreError as exc:
+        _fail(exc)
+    Path(output).write_bytes(data)
+
+
+@main.command("ls")
+@click.option("--long", "-l", "long_", is_flag=True, help="Sizes and scheme too.")
+@click.pass_context
+def ls(ctx, long_) -> None:
+    """List stored image ids."""
+    with _store(ctx) as store:
+        for image_id in store.list():
+            if long_:
+                r = store.info(image_id)
+                click.echo(f"{image_id}  {r.width}x{r.height}  {r.stored_bytes:>10}  {r.scheme}")
+            else:
+                click.echo(image_id)
+
+
+@main.command()
+@click.argument("image_ids", nargs=-1, required=True)
+@click.pass_context
+def rm(ctx, image_ids) -> None:
+    """Delete images."""
+    try:
+        with _store(ctx) as store:
+            for text in image_ids:
+                image_id = _resolve(store, text)
+                store.delete(image_id)
+                click.echo(f"removed {image_id}")
+    except PjstoreError as exc:
+        _fail(exc)
+
+
+@main.command()
+@click.argument("corpus", required=False, type=click.Path(exists=True, file_okay=False))
+@click.option("--scheme", type=click.Choice(sorted(SCHEMES)), default=DEFAULT_SCHEME, show_default=True)
+@click.pass_context
+def demo(ctx, corpus, scheme) -> None:
+    """The main job: ingest CORPUS (default: sample photos) and show bytes read per scale."""
+    from pjstore.samples import write_samples
+
+    if corpus is None:
+        corpus = os.path.join(ctx.obj, "samples")
+        write_samples(corpus)
+        click.echo(f"sample photos from scikit-image written to {corpus}")
+    stored: list[str] = []
+    with _store(ctx) as store:
+        for path, record, _, exc in _ingest_each(store, _walk((corpus,)), IngestOptions(scheme)):
+            if exc is not None:
+                click.echo(f"skipped {path}: {exc}", err=True)
+            else:
+                stored.append(record.id)
+        report_reads(store, stored)
+
+
+def report_reads(store: Storage, image_ids: list[str]) -> None:
+    """Serve every image at every stored scale through the read path; print bytes read vs whole."""
+    if not image_ids:
+        click.echo("no images stored")
+        return
+    records = [store.info(i) for i in image_ids]
+    whole = sum(r.stored_bytes for r in records)
+    source = sum(r.source_bytes for r in records)
+    click.echo(f"{len(records)} images, {source} source bytes, {whole} stored ({whole / source:.3f}x)")
+    click.echo(f"{'scale':>6} {'bytes read':>12} {'of stored':>10} {'of source':>10}")
+    for scale in records[0].offsets.scales:
+        read = sum(render(store, r.id, scale=scale).bytes_read for r in records)
+        click.echo(f"{scale:>6g} {read:>12} {read / whole:>10.3f} {read / source:>10.3f}")

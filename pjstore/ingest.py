@@ -1,0 +1,92 @@
+"""The write path: upload -> validate -> plan scans -> transcode -> verify offsets -> store.
+
+`prepare` does all the work and touches no store, so it can run in worker processes or off a
+server's event loop; `ingest` adds the id check and the single atomic write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from pjstore import ids, offset_map
+from pjstore.encoder import metadata, transcode
+from pjstore.encoder.structure import JpegStructure, parse
+from pjstore.errors import PjstoreError, TooLarge
+from pjstore.quality.contract import QualityTarget, Reference
+from pjstore.record import ImageRecord
+from pjstore.scan_search import progressive
+from pjstore.scan_search.plan import ScanPlan
+from pjstore.storage import Storage
+from tools.jpegtran_wrapper import Jpegtran
+
+DEFAULT_MAX_PIXELS = 100_000_000
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
+Planner = Callable[[bytes, JpegStructure, QualityTarget, Jpegtran], ScanPlan]
+
+
+def _plan_progressive(source: bytes, structure: JpegStructure, target: QualityTarget, jt: Jpegtran) -> ScanPlan:
+    return progressive.plan(structure.frame.sampling, structure.color_space)
+
+
+def _plan_custom(source: bytes, structure: JpegStructure, target: QualityTarget, jt: Jpegtran) -> ScanPlan:
+    raise PjstoreError("scheme 'custom' is not available yet; use --scheme progressive")
+
+
+SCHEMES: dict[str, Planner] = {"progressive": _plan_progressive, "custom": _plan_custom}
+DEFAULT_SCHEME = "progressive"
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    scheme: str = DEFAULT_SCHEME
+    target: QualityTarget = field(default_factory=QualityTarget)
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+    def __post_init__(self) -> None:
+        if self.scheme not in SCHEMES:
+            raise ValueError(f"unknown scheme {self.scheme!r}; choose from {sorted(SCHEMES)}")
+        if self.max_pixels < 1 or self.max_bytes < 1:
+            raise ValueError("limits must be positive")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A ready-to-store image: its record and the stored progressive file."""
+
+    record: ImageRecord
+    blob: bytes
+
+
+def prepare(source: bytes, options: IngestOptions = IngestOptions(), jpegtran: Jpegtran | None = None) -> Prepared:
+    """Validate, plan, transcode and verify one upload. Raises a typed PjstoreError on bad input."""
+    if len(source) > options.max_bytes:
+        raise TooLarge(f"{len(source)} bytes exceeds the upload limit of {options.max_bytes} bytes")
+    structure = parse(source, options.max_pixels)
+    jt = jpegtran or Jpegtran.find()
+    plan = SCHEMES[options.scheme](source, structure, options.target, jt)
+    kept = metadata.extract(source, structure)
+    stored = transcode.to_progressive(source, plan.script, kept, jt)
+    reference = Reference.from_source(source, options.target)
+    offsets = offset_map.measure(stored.data, stored.scan_ends, reference, plan.hints)
+    frame = structure.frame
+    record = ImageRecord(
+        id=ids.image_id(source), width=frame.width, height=frame.height,
+        color_space=structure.color_space, orientation=kept.orientation,
+        source_bytes=len(source), stored_bytes=len(stored.data), scheme=options.scheme,
+        scans=len(plan.script), thresholds=options.target.thresholds, offsets=offsets,
+    )
+    return Prepared(record, stored.data)
+
+
+def ingest(store: Storage, source: bytes, options: IngestOptions = IngestOptions(),
+           jpegtran: Jpegtran | None = None) -> tuple[ImageRecord, bool]:
+    """Store `source` unless its id is already present. Returns (record, created)."""
+    image_id = ids.image_id(source)
+    if store.exists(image_id):
+        return store.info(image_id), False
+    prepared = prepare(source, options, jpegtran)
+    created = store.put(prepared.record, prepared.blob)
+    return (prepared.record if created else store.info(image_id)), created

@@ -1,0 +1,35 @@
+"""The read path end to end: a stored image and a requested size in, a baseline JPEG out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pjstore import ids
+from pjstore.read_path import select
+from pjstore.read_path.colour import to_display
+from pjstore.read_path.decode import decode
+from pjstore.read_path.encode import DEFAULT_QUALITY, encode
+from pjstore.read_path.orient import orient
+from pjstore.read_path.prefix import read_prefix
+from pjstore.read_path.scale import scale as resize
+from pjstore.storage import Storage
+
+
+@dataclass(frozen=True)
+class Rendition:
+    data: bytes  # a baseline JPEG
+    width: int  # served (upright) size
+    height: int
+    bytes_read: int  # stored bytes read to make it (the scale's offset)
+    scale: float  # the stored scale it was made from
+
+
+def render(store: Storage, image_id: str, *, scale: float | None = None, width: int | None = None,
+           height: int | None = None, quality: int = DEFAULT_QUALITY, dct_scaling: bool = False) -> Rendition:
+    """Serve `image_id` at a stored `scale`, or at an upright `width` or `height`."""
+    record = store.info(ids.validate(image_id))
+    chosen = select.by_scale(record, scale) if scale is not None else select.by_size(record, width, height)
+    prefix = read_prefix(store, record.id, chosen.entry.offset, record.stored_bytes)
+    image, icc = to_display(decode(prefix, chosen.size, dct_scaling))
+    image = orient(resize(image, chosen.size), record.orientation)
+    return Rendition(encode(image, quality, icc), image.width, image.height, chosen.entry.offset, chosen.entry.scale)

@@ -1,0 +1,116 @@
+"""The read path: exact sizes, upright, baseline, no EXIF, and only the prefix read from storage."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from pjstore.encoder.structure import parse
+from pjstore.errors import InvalidRequest, NotFound
+from pjstore.ingest import ingest
+from pjstore.read_path.pipeline import render
+
+from conftest import KINDS
+
+
+class CountingStore:
+    """Wraps a store and records every byte range read, to prove prefix-only reads."""
+
+    def __init__(self, inner):
+        self.inner, self.ranges = inner, []
+
+    def get_range(self, image_id, start, stop):
+        self.ranges.append((start, stop))
+        return self.inner.get_range(image_id, start, stop)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def served_kind(data: bytes) -> str:
+    s = parse(data)
+    assert not any(seg.marker == 0xE1 for seg in s.segments), "no EXIF/XMP in served images"
+    return "baseline" if s.frame.marker in (0xC0, 0xC1) else f"SOF{s.frame.marker:02X}"
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_scale_is_exact_upright_baseline_from_the_prefix(store, kinds, kind):
+    record, _ = ingest(store, kinds[kind])
+    counting = CountingStore(store)
+    for entry in record.offsets.entries:
+        r = render(counting, record.id, scale=entry.scale)
+        size = (entry.height, entry.width) if record.orientation >= 5 else (entry.width, entry.height)
+        im = Image.open(io.BytesIO(r.data))
+        assert im.size == (r.width, r.height) == size
+        assert served_kind(r.data) == "baseline"
+        assert im.mode in ("RGB", "L")
+        assert r.bytes_read == entry.offset
+        assert counting.ranges[-1] == (0, entry.offset)
+
+
+def test_orientation_is_applied(store, kinds):
+    record, _ = ingest(store, kinds["oriented_6"])
+    served = np.asarray(Image.open(io.BytesIO(render(store, record.id, scale=1.0).data)).convert("RGB"), float)
+    upright = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(kinds["oriented_6"]))).convert("RGB"), float)
+    assert served.shape == upright.shape == (240, 160, 3)
+    assert np.mean((served - upright) ** 2) < 30  # same picture, same way up (JPEG re-encode aside)
+
+
+def test_icc_profile_is_served(store, kinds):
+    record, _ = ingest(store, kinds["icc"])
+    icc = Image.open(io.BytesIO(kinds["icc"])).info["icc_profile"]
+    assert Image.open(io.BytesIO(render(store, record.id, scale=0.25).data)).info.get("icc_profile") == icc
+
+
+def test_cmyk_is_served_as_rgb_with_its_colours(store, kinds):
+    record, _ = ingest(store, kinds["cmyk"])
+    served = Image.open(io.BytesIO(render(store, record.id, scale=1.0).data))
+    assert served.mode == "RGB"
+    expected = np.asarray(Image.open(io.BytesIO(kinds["cmyk"])).convert("RGB"), float)
+    assert np.mean((np.asarray(served, float) - expected) ** 2) < 30
+
+
+def test_any_width_or_height_from_the_smallest_covering_scale(store, kinds):
+    record, _ = ingest(store, kinds["420_q75"])  # 240x200; scales 24x20, 60x50, 120x100
+    r = render(store, record.id, width=50)
+    assert (r.width, r.height) == (50, 42) and r.scale == 0.25
+    r = render(store, record.id, height=100)
+    assert (r.width, r.height) == (120, 100) and r.scale == 0.5
+    r = render(store, record.id, width=121)
+    assert (r.width, r.height) == (121, 101) and r.scale == 1.0
+    assert Image.open(io.BytesIO(r.data)).size == (121, 101)
+
+
+def test_width_is_upright(store, kinds):
+    record, _ = ingest(store, kinds["oriented_6"])  # stored 240x160, upright 160x240
+    r = render(store, record.id, width=160)
+    assert (r.width, r.height) == (160, 240)
+    with pytest.raises(InvalidRequest):
+        render(store, record.id, width=161)
+
+
+@pytest.mark.parametrize("request_args", [{"scale": 0.3}, {"scale": 2.0}, {"width": 0}, {"width": 241},
+                                          {"height": 201}, {}, {"width": 10, "height": 10}])
+def test_bad_requests(store, kinds, request_args):
+    record, _ = ingest(store, kinds["420_q75"])
+    with pytest.raises(InvalidRequest):
+        render(store, record.id, **request_args)
+
+
+def test_unknown_and_malformed_ids(store):
+    with pytest.raises(NotFound):
+        render(store, "0" * 64, scale=0.1)
+    for bad in ("../../etc/passwd", "A" * 64, "abc", "0" * 63 + "/"):
+        with pytest.raises(InvalidRequest):
+            render(store, bad, scale=0.1)
+
+
+def test_dct_scaling_keeps_exact_sizes(store, kinds):
+    record, _ = ingest(store, kinds["444_q95"])
+    for entry in record.offsets.entries:
+        r = render(store, record.id, scale=entry.scale, dct_scaling=True)
+        assert Image.open(io.BytesIO(r.data)).size == (entry.width, entry.height)
+        assert r.bytes_read == entry.offset
