@@ -246,3 +246,26 @@ def report_reads(store: Storage, image_ids: list[str]) -> None:
     for scale in records[0].offsets.scales:
         read = sum(render(store, r.id, scale=scale).bytes_read for r in records)
         click.echo(f"{scale:>6g} {read:>12} {read / whole:>10.3f} {read / source:>10.3f}")
+
+
+@main.command()
+@click.option("--repair", is_flag=True, help="Remove orphan data and re-measure bad offsets.")
+@click.pass_context
+def fsck(ctx, repair) -> None:
+    """Verify every stored image (size, hash, scans, offsets by real decode) and find orphans."""
+    from pjstore.fsck import fsck as run_fsck
+    from pjstore.storage import LmdbStorage
+
+    with _store(ctx) as store:
+        if not isinstance(store, LmdbStorage):
+            raise click.UsageError("fsck checks the embedded LMDB store")
+        report = run_fsck(store, repair)
+    for p in report.problems:
+        click.echo(f"{p.kind:12} {p.image_id}  {p.detail}{'  [repaired]' if p.repaired else ''}")
+    click.echo(f"{report.checked} images checked, {len(report.problems)} problems", err=True)
+    if not report.clean:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

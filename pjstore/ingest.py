@@ -6,6 +6,7 @@ server's event loop; `ingest` adds the id check and the single atomic write.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -77,6 +78,7 @@ def prepare(source: bytes, options: IngestOptions = IngestOptions(), jpegtran: J
         color_space=structure.color_space, orientation=kept.orientation,
         source_bytes=len(source), stored_bytes=len(stored.data), scheme=options.scheme,
         scans=len(plan.script), thresholds=options.target.thresholds, offsets=offsets,
+        stored_sha256=hashlib.sha256(stored.data).hexdigest(),
     )
     return Prepared(record, stored.data)
 

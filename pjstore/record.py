@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 
 from pjstore.offset_map import OffsetMap
+from pjstore.quality.contract import QualityTarget
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,12 @@ class ImageRecord:
     scans: int
     thresholds: tuple[float, ...]
     offsets: OffsetMap
+    stored_sha256: str  # of the stored file, so corruption is detectable (fsck)
+
+    @property
+    def target(self) -> QualityTarget:
+        """The quality target the offsets were measured against."""
+        return QualityTarget(self.offsets.scales[:-1], self.thresholds, self.offsets.metric)
 
     def to_json(self) -> dict:
         """The `pjstore info` / HTTP info document."""
@@ -37,6 +44,7 @@ class ImageRecord:
             "metric": self.offsets.metric,
             "thresholds": list(self.thresholds),
             "scales": self.offsets.to_json(),
+            "stored_sha256": self.stored_sha256,
         }
 
     def dumps(self) -> bytes:
@@ -47,4 +55,4 @@ class ImageRecord:
         d = json.loads(bytes(raw))
         return cls(d["id"], d["width"], d["height"], d["color_space"], d["orientation"],
                    d["source_bytes"], d["stored_bytes"], d["scheme"], d["scans"],
-                   tuple(d["thresholds"]), OffsetMap.from_json(d["metric"], d["scales"]))
+                   tuple(d["thresholds"]), OffsetMap.from_json(d["metric"], d["scales"]), d["stored_sha256"])

@@ -72,7 +72,8 @@ class Reference:
     _cache: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def from_source(cls, source: bytes, target: QualityTarget) -> "Reference":
+    def from_source(cls, source: bytes | memoryview, target: QualityTarget) -> "Reference":
+        """From the uploaded source, or equally from a whole stored file (same pixels: lossless)."""
         return cls(decode_rgb(source), target)
 
     @property

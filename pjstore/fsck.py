@@ -1,0 +1,90 @@
+"""Store checking and repair: every listed image complete and verifiable, no orphan data.
+
+An image verifies when its blob has the recorded size and SHA-256, parses as the recorded number
+of scans, and every recorded offset is a scan-complete prefix whose decode meets its threshold.
+The reference is the whole stored file: being lossless, it decodes to the source's pixels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from pjstore import offset_map
+from pjstore.encoder.structure import parse
+from pjstore.errors import NotFound, PjstoreError
+from pjstore.quality.contract import Reference, decode_prefix
+from pjstore.record import ImageRecord
+from pjstore.storage.lmdb_store import LmdbStorage
+
+
+@dataclass(frozen=True)
+class Problem:
+    image_id: str
+    kind: str  # orphan-blob | missing-blob | corrupt | bad-offsets
+    detail: str
+    repaired: bool = False
+
+
+@dataclass(frozen=True)
+class FsckReport:
+    checked: int
+    problems: tuple[Problem, ...]
+
+    @property
+    def clean(self) -> bool:
+        return all(p.repaired for p in self.problems)
+
+
+def verify(record: ImageRecord, blob: bytes) -> Problem | None:
+    """Check one image against its record; None when it verifies."""
+    if len(blob) != record.stored_bytes or hashlib.sha256(blob).hexdigest() != record.stored_sha256:
+        return Problem(record.id, "corrupt", f"stored file differs from its record ({len(blob)} bytes)")
+    try:
+        structure = parse(blob)
+    except PjstoreError as exc:
+        return Problem(record.id, "corrupt", f"stored file does not parse: {exc}")
+    if len(structure.scans) != record.scans:
+        return Problem(record.id, "corrupt", f"{len(structure.scans)} scans, record says {record.scans}")
+    reference = Reference.from_source(blob, record.target)
+    cuts = set(structure.scan_ends)
+    for entry, threshold in zip(record.offsets.entries, record.thresholds):
+        if entry.offset not in cuts:
+            return Problem(record.id, "bad-offsets", f"offset {entry.offset} of scale {entry.scale:g} is not a scan end")
+        score = reference.score(decode_prefix(blob, entry.offset), entry.scale)
+        if score < threshold:
+            return Problem(record.id, "bad-offsets", f"scale {entry.scale:g} reaches {score:.2f} < {threshold:g}")
+    return None
+
+
+def remeasured(record: ImageRecord, blob: bytes) -> ImageRecord:
+    """The record with offsets measured afresh from the (intact) stored file."""
+    structure = parse(blob)
+    offsets = offset_map.measure(blob, structure.scan_ends, Reference.from_source(blob, record.target))
+    return ImageRecord(**{**record.__dict__, "offsets": offsets})
+
+
+def fsck(store: LmdbStorage, repair: bool = False) -> FsckReport:
+    problems: list[Problem] = []
+    for image_id in store.orphan_blobs():
+        if repair:
+            store.remove_blob(image_id)
+        problems.append(Problem(image_id, "orphan-blob", "blob without a record", repair))
+    ids = store.list()
+    for image_id in ids:
+        record = store.info(image_id)
+        try:
+            blob = store.get_range(image_id, 0, record.stored_bytes)
+        except NotFound:
+            if repair:
+                store.delete(image_id)
+            problems.append(Problem(image_id, "missing-blob", "record without a stored file", repair))
+            continue
+        problem = verify(record, blob)
+        if problem is None:
+            continue
+        fixable = problem.kind == "bad-offsets"
+        if repair and fixable:
+            store.replace_record(remeasured(record, blob))
+        problems.append(Problem(problem.image_id, problem.kind, problem.detail, repair and fixable))
+    return FsckReport(len(ids), tuple(problems))
