@@ -12,7 +12,8 @@ import struct
 from dataclasses import dataclass
 
 from pjstore.encoder.scan import Scan
-from pjstore.errors import CorruptJpeg, EmptyInput, NotAJpeg, TooLarge, TruncatedJpeg, UnsupportedJpeg
+from pjstore.errors import (CorruptJpeg, EmptyInput, InvalidScanScript, NotAJpeg, TooLarge, TruncatedJpeg,
+                            UnsupportedJpeg)
 
 SOI, EOI, SOS, DHT, DQT, DRI, DNL = 0xD8, 0xD9, 0xDA, 0xC4, 0xDB, 0xDD, 0xDC
 APP0, APP1, APP2, APP14, COM = 0xE0, 0xE1, 0xE2, 0xEE, 0xFE
@@ -82,9 +83,11 @@ class Segment:
 
 @dataclass(frozen=True)
 class ScanRecord:
-    """One scan in a file: its parameters, the SOS offset and the end of its entropy data."""
+    """One scan in a file: its components, its progressive parameters (None for a sequential
+    scan, which carries every coefficient), the SOS offset and the end of its entropy data."""
 
-    scan: Scan
+    components: tuple[int, ...]
+    scan: Scan | None
     sos_offset: int
     data_end: int
 
@@ -147,11 +150,11 @@ def parse(data: bytes, max_pixels: int | None = None) -> JpegStructure:
         elif marker == SOS:
             if frame is None:
                 raise CorruptJpeg("scan before frame header")
-            scan = _parse_scan(body, frame)
+            components, scan = _parse_scan(body, frame)
             end = _MARKER_AFTER_DATA.search(data, pos)
             if end is None:
                 raise TruncatedJpeg(f"scan {len(scans) + 1} runs to the end of the data (no EOI)")
-            scans.append(ScanRecord(scan, seg.offset, end.start()))
+            scans.append(ScanRecord(components, scan, seg.offset, end.start()))
             pos = end.start()
     if frame is None:
         raise CorruptJpeg("no frame header (SOF) before end of image")
@@ -209,7 +212,7 @@ def _parse_frame(marker: int, body: bytes, max_pixels: int | None) -> Frame:
     return frame
 
 
-def _parse_scan(body: bytes, frame: Frame) -> Scan:
+def _parse_scan(body: bytes, frame: Frame) -> tuple[tuple[int, ...], Scan | None]:
     if not body:
         raise CorruptJpeg("empty scan header")
     ns = body[0]
@@ -222,18 +225,11 @@ def _parse_scan(body: bytes, frame: Frame) -> Scan:
         raise CorruptJpeg(f"scan names component {exc.args[0]} not in the frame") from None
     ss, se, ahal = body[1 + 2 * ns], body[2 + 2 * ns], body[3 + 2 * ns]
     if not frame.progressive:
-        # Sequential scans carry Ss=0, Se=63, Ah=Al=0; their Scan is the full-band one.
-        return _sequential_scan(comps)
+        return comps, None
     try:
-        return Scan(comps, ss, se, ahal >> 4, ahal & 0x0F)
-    except Exception as exc:
+        return comps, Scan(comps, ss, se, ahal >> 4, ahal & 0x0F)
+    except InvalidScanScript as exc:
         raise CorruptJpeg(f"invalid progressive scan header: {exc}") from None
-
-
-def _sequential_scan(comps: tuple[int, ...]) -> Scan:
-    # The Scan type models progressive scans; a sequential scan is recorded by its components
-    # with the DC band, which is all later code needs from it (it is never re-emitted).
-    return Scan(tuple(sorted(comps)), 0, 0, 0, 0)
 
 
 def _color_space(frame: Frame, segments: list[Segment], data: bytes) -> str:

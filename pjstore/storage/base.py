@@ -30,3 +30,8 @@ class Storage(Protocol):
         """Up to `limit` ids in ascending order, starting after `after`."""
 
     def close(self) -> None: ...
+
+    def __enter__(self) -> "Storage": ...
+
+    def __exit__(self, *exc: object) -> None:
+        """Close the store."""
