@@ -40,7 +40,7 @@ class SearchOptions:
     def __post_init__(self) -> None:
         if not 1 <= self.c_depth <= 63:
             raise ValueError("c_depth must be 1..63")
-        for depth in (self.a_depth, self.dc_a_depth or 1):
+        for depth in (self.a_depth, self.a_depth if self.dc_a_depth is None else self.dc_a_depth):
             if not 1 <= depth <= MAX_AL + 1:
                 raise ValueError(f"a_depth and dc_a_depth must be 1..{MAX_AL + 1}")
         if self.margin_db < 0:
