@@ -14,19 +14,23 @@ Read fraction = prefix bytes / source bytes. Ratios are custom / progressive.
 
 from __future__ import annotations
 
-import argparse
-import ast
-import csv
-import io
 import os
-import statistics
-import sys
-import time
-from dataclasses import fields, replace
-from pathlib import Path
 
-import numpy as np
-from PIL import Image
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the target is stated; before numpy
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import ast  # noqa: E402
+import csv  # noqa: E402
+import io  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from dataclasses import fields, replace  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -133,7 +137,6 @@ def main() -> None:
     ap.add_argument("--csv", type=Path, default=Path("eval/out/bench_search.csv"))
     args = ap.parse_args()
 
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     variants = [parse_variant(v) for v in args.variant] or [("custom", SearchOptions())]
     target = QualityTarget.uniform(threshold=args.threshold)
     scales = target.scales

@@ -16,12 +16,7 @@ from pjstore.scan_search.steps import Step
 
 def _categories(values: np.ndarray) -> np.ndarray:
     """JPEG magnitude category: bit length of |v| (0 for zero)."""
-    mag = np.abs(values).astype(np.int64)
-    out = np.zeros(mag.shape, dtype=np.int64)
-    while np.any(mag):
-        out += mag > 0
-        mag >>= 1
-    return out
+    return np.frexp(np.abs(values).astype(np.float64))[1].astype(np.int64)
 
 
 def _entropy_bits(cats: np.ndarray) -> np.ndarray:

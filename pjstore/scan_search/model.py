@@ -27,10 +27,7 @@ class QualityModel:
         self._quant = [c.quant.astype(np.float32) for c in dct.components]
         self._levels = [list(lv) for lv in levels]
         n = len(self._coefs)
-        self.residual = np.zeros((n, basis.pixels))
-        for c in range(n):
-            for k in range(64):
-                self.residual[c] += basis.image(c, k, self._error_field(c, k, self._levels[c][k]))
+        self.residual = np.array([basis.image_all(c, self._error_fields(c)) for c in range(n)])
         self._deltas = np.zeros((n, 64, basis.pixels))  # row k: delta image of (c, k)'s next step
         self._delta_norms = np.zeros((n, 64))
         self._ready = np.zeros((n, 64), dtype=bool)
@@ -38,9 +35,12 @@ class QualityModel:
         self._weighted = self._gram @ self.residual
         self.sse = float(np.sum(self.residual * self._weighted))
 
-    def _error_field(self, c: int, k: int, level: int) -> np.ndarray:
-        values = self._coefs[c][:, :, k]
-        return (values - reconstruct(values, level, k == 0)).astype(np.float32) * self._quant[c][k]
+    def _error_fields(self, c: int, levels: list[int] | None = None) -> np.ndarray:
+        """Dequantized error (coefficient minus reconstruction) of every coefficient field."""
+        levels = self._levels[c] if levels is None else levels
+        values = self._coefs[c]
+        sent = np.stack([reconstruct(values[:, :, k], lv, k == 0) for k, lv in enumerate(levels)], axis=2)
+        return (values - sent).astype(np.float32) * self._quant[c]
 
     def _delta(self, step: Step) -> np.ndarray:
         c, k = step.component, step.k
@@ -90,10 +90,8 @@ class QualityModel:
         """(reference, candidate) as RGB float images on the sampled grid, for metrics other than
         MSE. The reference is rebuilt from all coefficients, so it matches the decoder's up to
         rounding and clipping."""
-        full = np.zeros_like(self.residual)
-        for c in range(len(self._coefs)):
-            for k in range(64):
-                full[c] += self.basis.image(c, k, self._error_field(c, k, NOT_SENT))
+        full = np.array([self.basis.image_all(c, self._error_fields(c, [NOT_SENT] * 64))
+                         for c in range(len(self._coefs))])
         rows, cols = self.basis.shape
         to_rgb = self.basis.to_rgb
         ref = (to_rgb @ full).T.reshape(rows, cols, 3) + 128.0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -46,20 +47,25 @@ def idct_basis() -> np.ndarray:
     return c / 2 * np.cos((2 * n + 1) * u * math.pi / 16)
 
 
-def lanczos_matrix(in_size: int, out_size: int) -> np.ndarray:
-    """Pillow's LANCZOS resampling weights (Resample.c precompute_coeffs), out_size x in_size."""
+def lanczos_matrix(in_size: int, out_size: int, rows: np.ndarray | None = None) -> np.ndarray:
+    """Pillow's LANCZOS resampling weights (Resample.c precompute_coeffs): out_size x in_size,
+    or only the output `rows` given."""
     scale = in_size / out_size
     filterscale = max(scale, 1.0)
     support = 3.0 * filterscale
-    out = np.zeros((out_size, in_size))
-    for xx in range(out_size):
-        center = (xx + 0.5) * scale
-        xmin = max(int(center - support + 0.5), 0)
-        xmax = min(int(center + support + 0.5), in_size)
-        x = (np.arange(xmin, xmax) - center + 0.5) / filterscale
-        w = np.sinc(x) * np.sinc(x / 3) * (np.abs(x) < 3)
-        total = w.sum()
-        out[xx, xmin:xmax] = w / total if total else w
+    xx = np.arange(out_size) if rows is None else np.asarray(rows)
+    center = (xx + 0.5) * scale
+    xmin = np.maximum((center - support + 0.5).astype(int), 0)
+    xmax = np.minimum((center + support + 0.5).astype(int), in_size)
+    x = xmin[:, None] + np.arange(int(2 * support) + 3)[None, :]
+    inside = x < xmax[:, None]
+    t = (x - center[:, None] + 0.5) / filterscale
+    w = np.where(inside & (np.abs(t) < 3), np.sinc(t) * np.sinc(t / 3), 0.0)
+    total = w.sum(axis=1, keepdims=True)
+    w = np.divide(w, total, out=w, where=total != 0)
+    out = np.zeros((len(xx), in_size))
+    r = np.broadcast_to(np.arange(len(xx))[:, None], x.shape)
+    out[r[inside], x[inside]] = w[inside]
     return out
 
 
@@ -76,6 +82,9 @@ def upsampling_matrix(out_size: int, in_size: int, factor: int) -> sp.csr_matrix
                          shape=(out_size, in_size))
 
 
+_DENSE_LIMIT = 40_000  # entries of one per-frequency matrix kept dense
+
+
 def sample_grid(out_h: int, out_w: int, max_pixels: int) -> tuple[np.ndarray, np.ndarray]:
     """Output rows and columns to model: all of them, or an evenly strided grid."""
     stride = max(1, math.ceil(math.sqrt(out_h * out_w / max_pixels)))
@@ -83,20 +92,20 @@ def sample_grid(out_h: int, out_w: int, max_pixels: int) -> tuple[np.ndarray, np
 
 
 def _axis_basis(full: int, comp: int, blocks: int, factor: int, target: int,
-                picked: np.ndarray) -> list[sp.csr_matrix]:
+                picked: np.ndarray) -> list:
     """Per frequency, the (len(picked) x blocks) map from one axis of a coefficient field to the
-    picked resized samples: Lanczos rows . upsampling . IDCT basis."""
-    resize = lanczos_matrix(full, target)[picked]
+    picked resized samples: Lanczos rows . upsampling . IDCT basis. Sparse when large (the
+    Lanczos band covers few blocks), dense when small (less call overhead)."""
+    resize = lanczos_matrix(full, target, picked)
     to_comp = (upsampling_matrix(full, comp, factor).T @ resize.T).T  # picked x comp samples
     padded = np.zeros((len(picked), blocks * 8))
     padded[:, :comp] = to_comp  # rows past the component's edge are never displayed
     per_block = padded.reshape(len(picked), blocks, 8) @ idct_basis()  # picked x blocks x u
-    out = []
-    for u in range(8):
-        m = per_block[:, :, u]
-        m[np.abs(m) < 1e-6 * np.abs(m).max(initial=1.0)] = 0.0  # keep the Lanczos band sparse
-        out.append(sp.csr_matrix(m.astype(np.float32)))
-    return out
+    per_block = np.ascontiguousarray(per_block.transpose(2, 0, 1))
+    if per_block[0].size <= _DENSE_LIMIT:
+        return list(per_block)
+    per_block[np.abs(per_block) < 1e-7 * np.abs(per_block).max(initial=1.0)] = 0.0
+    return [sp.csr_matrix(m) for m in per_block]
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,8 +116,8 @@ class ResizedBasis:
     is the colour matrix M and `gram` = M^T M, so squared RGB error = e^T gram e."""
 
     scale: float
-    rows: tuple[tuple[sp.csr_matrix, ...], ...]
-    cols: tuple[tuple[sp.csr_matrix, ...], ...]
+    rows: tuple[tuple, ...]  # ndarray or csr_matrix
+    cols: tuple[tuple, ...]
     to_rgb: np.ndarray
     shape: tuple[int, int]  # modelled (rows, columns)
 
@@ -136,6 +145,23 @@ class ResizedBasis:
             cols.append(tuple(_axis_basis(w, comp_w, bx, hmax // comp.h, out_w, pick_c)))
         to_rgb = colour_matrix(color_space, len(dct.components))
         return cls(scale, tuple(rows), tuple(cols), to_rgb, (len(pick_r), len(pick_c)))
+
+    def image_all(self, component: int, fields: np.ndarray) -> np.ndarray:
+        """The flattened sampled image of all 64 fields at once (blocks_y x blocks_x x 64,
+        zigzag order): per vertical frequency u, one product with the 8 column maps side by side."""
+        by, bx = fields.shape[:2]
+        natural = np.empty_like(fields)
+        natural[:, :, ZIGZAG] = fields
+        cols = self._cols_side_by_side[component]
+        out = np.zeros(self.shape)
+        for u in range(8):
+            stacked = natural[:, :, 8 * u : 8 * u + 8].transpose(2, 1, 0).reshape(8 * bx, by)
+            out += np.asarray(self.rows[component][u] @ np.asarray(cols @ stacked).T)
+        return out.ravel()
+
+    @cached_property
+    def _cols_side_by_side(self) -> list:
+        return [sp.hstack(c, format="csr") if sp.issparse(c[0]) else np.hstack(c) for c in self.cols]
 
     def image(self, component: int, k: int, field: np.ndarray) -> np.ndarray:
         """The flattened sampled image of `field` (dequantized values of zigzag coefficient k)."""
