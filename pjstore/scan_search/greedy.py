@@ -60,7 +60,7 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
     coefs = [c.coefficients for c in dct.components]
     levels = [[NOT_SENT] * 64 for _ in coefs]
     dc_depth = options.dc_a_depth or options.a_depth
-    first = [[first_level(cf[:, :, k], dc_depth if k == 0 else options.a_depth) for k in range(64)]
+    first = [[first_level(cf[:, :, k], dc_depth if k == 0 else options.a_depth, k == 0) for k in range(64)]
              for cf in coefs]
     cost = ByteCost(coefs, max(dc_depth, options.a_depth), options.step_overhead_bytes)
     steps: list[Step] = []

@@ -27,9 +27,9 @@ class SearchOptions:
     for what the model leaves out (libjpeg-turbo's block smoothing makes real prefixes better).
     """
 
-    c_depth: int = 3
+    c_depth: int = 6
     a_depth: int = 3
-    dc_a_depth: int | None = None
+    dc_a_depth: int | None = 6
     objective: str = "quality_per_byte"
     margin_db: float = 0.0
     max_scans: int = MAX_SCANS

@@ -45,11 +45,18 @@ def reconstruct(values: np.ndarray, level: int, dc: bool) -> np.ndarray:
     return np.sign(values) * ((np.abs(values) >> level) << level)
 
 
-def first_level(values: np.ndarray, a_depth: int) -> int:
-    """The bit level a coefficient's first scan sends: a_depth - 1, but never above its top bit,
-    so a first scan always carries information (an all-zero step would stall the greedy)."""
-    top = int(np.abs(values).max(initial=0)).bit_length() - 1
-    return max(0, min(a_depth - 1, top, MAX_AL))
+def first_level(values: np.ndarray, a_depth: int, dc: bool) -> int:
+    """The bit level a coefficient's first scan sends: a_depth - 1, lowered until the step helps.
+
+    An AC value above its top bit would be an all-zero step; a DC value's arithmetic shift rounds
+    towards minus infinity, so a coarse DC scan of small values (flat chroma) adds error. Either
+    would leave the greedy stuck before a step with no gain (and, for DC, before all its AC).
+    """
+    level = max(0, min(a_depth - 1, int(np.abs(values).max(initial=0)).bit_length() - 1, MAX_AL))
+    energy = float(np.sum(values.astype(np.float64) ** 2))
+    while level > 0 and dc and float(np.sum((values - reconstruct(values, level, True)) ** 2.0)) >= energy / 4:
+        level -= 1
+    return level
 
 
 def next_step(component: int, k: int, level: int, first: int) -> Step | None:
