@@ -35,6 +35,9 @@ def _binary_entropy_bits(n: np.ndarray, hits: np.ndarray) -> np.ndarray:
     return n * h
 
 
+MAX_BLOCKS = 16384  # statistics come from a strided set of block rows above this
+
+
 class ByteCost:
     """Estimated bytes of every step of one image (tables per component, bit level, coefficient)."""
 
@@ -43,7 +46,9 @@ class ByteCost:
         self._first: list[np.ndarray] = []  # [c] (levels x 64) bits of a first scan at level al
         self._refine: list[np.ndarray] = []  # [c] (levels x 64) bits of the refinement to al
         for coefs in coefficients:
-            flat = coefs.reshape(-1, 64).astype(np.int64)
+            # Whole block rows, so DC differences stay between neighbours; scaled back up below.
+            stride = max(1, -(-coefs.shape[0] * coefs.shape[1] // MAX_BLOCKS))
+            flat = coefs[::stride].reshape(-1, 64).astype(np.int64)
             n = flat.shape[0]
             first = np.zeros((levels, 64))
             refine = np.zeros((levels, 64))
@@ -59,8 +64,9 @@ class ByteCost:
                 n_before = before.sum(axis=0)
                 refine[al] = n_before + _binary_entropy_bits(n - n_before, new) + 2 * new
                 refine[al, 0] = n
-            self._first.append(first)
-            self._refine.append(refine)
+            scale = coefs.shape[0] * coefs.shape[1] / n
+            self._first.append(first * scale)
+            self._refine.append(refine * scale)
 
     def bytes(self, step: Step) -> float:
         table = self._refine if step.ah else self._first
