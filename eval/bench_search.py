@@ -1,0 +1,197 @@
+"""Benchmark of the tuned scan search against the progressive and static schemes.
+
+    python eval/bench_search.py /work/shared/corpus/photos --limit 40 \
+        --variant perbyte: --variant psnr:objective=quality --csv eval/out/search.csv
+
+For every image, ONE run measures:
+  custom      the ingest pipeline (parse, sequential copy, coefficients, plan_custom, transcode,
+              verified offsets by real decode), timed end to end on one core;
+  progressive libjpeg's default progression, offsets by real decode;
+  static      source + a pre-resized baseline JPEG per scale at the lowest Pillow quality that
+              meets the threshold (what the static scheme would have to store and read).
+Read fraction = prefix bytes / source bytes. Ratios are custom / progressive.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the target is stated; before numpy
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import ast  # noqa: E402
+import csv  # noqa: E402
+import io  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from dataclasses import fields, replace  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pjstore.encoder import coefficients, metadata, transcode  # noqa: E402
+from pjstore.encoder.structure import parse  # noqa: E402
+from pjstore.offset_map import OffsetMap, measure  # noqa: E402
+from pjstore.quality.contract import QualityTarget, Reference, decode_rgb  # noqa: E402
+from pjstore.quality.metrics import METRICS  # noqa: E402
+from pjstore.scan_search import progressive  # noqa: E402
+from pjstore.scan_search.options import SearchOptions  # noqa: E402
+from pjstore.scan_search.search import plan_custom  # noqa: E402
+from tools.jpegtran_wrapper import Jpegtran  # noqa: E402
+
+
+def ingest_custom(src: bytes, target: QualityTarget, options: SearchOptions, jt: Jpegtran):
+    """What the write path does for one upload; returns (stored bytes, scan count, offset map)."""
+    s = parse(src)
+    dct = coefficients.read(transcode.to_sequential(src, jt))
+    plan = plan_custom(dct, s.color_space, target, options)
+    t = transcode.to_progressive(src, plan.script, metadata.extract(src, s), jt)
+    offsets = measure(t.data, t.scan_ends, Reference.from_source(src, target), hints=plan.hints)
+    return t.data, len(plan.script), offsets
+
+
+def ingest_progressive(src: bytes, target: QualityTarget, jt: Jpegtran):
+    s = parse(src)
+    plan = progressive.plan(s.frame.sampling, s.color_space)
+    t = transcode.to_progressive(src, plan.script, metadata.extract(src, s), jt)
+    return t.data, len(plan.script), measure(t.data, t.scan_ends, Reference.from_source(src, target))
+
+
+def static_sizes(src: bytes, target: QualityTarget) -> list[tuple[int, float]]:
+    """Per scale: (bytes, score) of the smallest-quality pre-resized baseline meeting the threshold."""
+    ref = Reference.from_source(src, target)
+    out = []
+    for scale, threshold in zip(target.scales, target.thresholds):
+        size = ref.size(scale)
+        want = ref.at(size)
+
+        def encode(q: int) -> tuple[int, float]:
+            buf = io.BytesIO()
+            Image.fromarray(want).save(buf, "JPEG", quality=q)
+            got = np.asarray(decode_rgb(buf.getvalue()))
+            return len(buf.getvalue()), METRICS[target.metric](want, got)
+
+        lo, hi = 1, 100  # binary search for the lowest passing quality (100 if none passes)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if encode(mid)[1] >= threshold:
+                hi = mid
+            else:
+                lo = mid + 1
+        out.append(encode(lo))
+    return out
+
+
+def parse_variant(text: str) -> tuple[str, SearchOptions]:
+    """``name:key=value,key=value`` -> (name, options); numbers and names as Python literals."""
+    name, _, spec = text.partition(":")
+    known = {f.name for f in fields(SearchOptions)}
+    opts = {}
+    for item in filter(None, spec.split(",")):
+        key, _, value = item.partition("=")
+        if key not in known:
+            raise SystemExit(f"unknown option {key!r}; one of {sorted(known)}")
+        try:
+            opts[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            opts[key] = value
+    return name or "custom", replace(SearchOptions(), **opts)
+
+
+def summarize(name: str, rows: list[dict], scales, prog_rows: list[dict] | None) -> list[str]:
+    lines = []
+    src = np.array([r["source"] for r in rows], float)
+    cols = [name]
+    for s in scales:
+        read = np.array([r[f"read{s}"] for r in rows]) / src
+        score = np.array([r[f"score{s}"] for r in rows])
+        ratio = ""
+        if prog_rows is not None:
+            pread = np.array([r[f"read{s}"] for r in prog_rows]) / src
+            ratio = f" ({read.mean() / pread.mean():.2f}x)"
+        cols.append(f"{read.mean():.4f}{ratio} psnr {score.mean():.1f}/{score.min():.2f}")
+    stored = np.array([r["stored"] for r in rows]) / src
+    cols.append(f"stored {stored.mean():.3f}")
+    if "scans" in rows[0]:
+        cols.append(f"scans {np.mean([r['scans'] for r in rows]):.1f}")
+    if "seconds" in rows[0]:
+        t = sorted(r["seconds"] for r in rows)
+        cols.append(f"time med {statistics.median(t):.3f}s p95 {t[int(0.95 * (len(t) - 1))]:.3f}s")
+    lines.append(" | ".join(cols))
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("corpus", type=Path)
+    ap.add_argument("--limit", type=int, default=0, help="first N images (0 = all)")
+    ap.add_argument("--variant", action="append", default=[],
+                    help="name:key=value,... over SearchOptions fields (repeatable)")
+    ap.add_argument("--threshold", type=float, default=32.0)
+    ap.add_argument("--no-static", action="store_true", help="skip the static scheme")
+    ap.add_argument("--csv", type=Path, default=Path("eval/out/bench_search.csv"))
+    args = ap.parse_args()
+
+    variants = [parse_variant(v) for v in args.variant] or [("custom", SearchOptions())]
+    target = QualityTarget.uniform(threshold=args.threshold)
+    scales = target.scales
+    jt = Jpegtran.find()
+    files = sorted(p for p in args.corpus.iterdir() if p.is_file())
+    files = files[: args.limit] if args.limit else files
+    rows: dict[str, list[dict]] = {name: [] for name, _ in variants}
+    rows["progressive"] = []
+    rows["static"] = []
+
+    def record(scheme: str, path: Path, src: bytes, stored: int, scans: int | None,
+               offsets: OffsetMap | None, static=None, seconds: float | None = None) -> None:
+        row = {"scheme": scheme, "image": path.name, "source": len(src), "stored": stored}
+        for i, s in enumerate(scales):
+            if offsets is not None:
+                e = offsets.entry(s)
+                row[f"read{s}"], row[f"score{s}"] = e.offset, e.score
+            else:
+                row[f"read{s}"], row[f"score{s}"] = static[i]
+        if scans is not None:
+            row["scans"] = scans
+        if seconds is not None:
+            row["seconds"] = seconds
+        rows[scheme].append(row)
+
+    for n, path in enumerate(files, 1):
+        src = path.read_bytes()
+        for name, options in variants:
+            t0 = time.perf_counter()
+            data, scans, offsets = ingest_custom(src, target, options, jt)
+            record(name, path, src, len(data), scans, offsets, seconds=time.perf_counter() - t0)
+        data, scans, offsets = ingest_progressive(src, target, jt)
+        record("progressive", path, src, len(data), scans, offsets)
+        if not args.no_static:
+            st = static_sizes(src, target)
+            record("static", path, src, len(src) + sum(b for b, _ in st), None, None, static=st)
+        if n % 20 == 0:
+            print(f"  {n}/{len(files)}", file=sys.stderr)
+
+    print(f"{len(files)} images from {args.corpus}, threshold {args.threshold} dB; per scale "
+          f"{'/'.join(str(s) for s in scales)}: read fraction mean (ratio vs progressive) "
+          "psnr mean/min")
+    for name, _ in variants:
+        print("\n".join(summarize(name, rows[name], scales, rows["progressive"])))
+    print("\n".join(summarize("progressive", rows["progressive"], scales, None)))
+    if rows["static"]:
+        print("\n".join(summarize("static", rows["static"], scales, rows["progressive"])))
+    args.csv.parent.mkdir(parents=True, exist_ok=True)
+    keys = sorted({k for rs in rows.values() for r in rs for k in r}, key=lambda k: (k != "scheme", k != "image", k))
+    with args.csv.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        for rs in rows.values():
+            w.writerows(rs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""The dissertation's greedy (HotStorage 2017, chapter 4): add one coefficient approximation at a
+time until the smallest scale meets its threshold, then the next scale, and so on.
+
+Per component, a coefficient first enters at bit a_depth - 1 (lower when its values have no
+bits that high) and later steps refine it one bit down to 0. Candidates are the coefficients up
+to the highest one already included plus c_depth (AC only once the component's DC has been
+sent). Each candidate is scored by the quality model at the current scale; the best step (by
+quality, or quality per estimated byte) is taken. Whatever is left after the largest scale
+completes the file losslessly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from pjstore.encoder.coefficients import DctImage
+from pjstore.quality.contract import QualityTarget
+from pjstore.quality.metrics import ssim
+from pjstore.scan_search.byte_cost import ByteCost
+from pjstore.scan_search.model import QualityModel
+from pjstore.scan_search.options import SearchOptions
+from pjstore.scan_search.resize_basis import ResizedBasis
+from pjstore.scan_search.steps import NOT_SENT, Step, first_level, next_step
+
+
+@dataclass(frozen=True)
+class GreedyResult:
+    """All steps in file order; `ends[i]` steps are what scale i needs (by the model).
+    `segments` are the cut points merging must respect (the scales' ends, then the margin's)."""
+
+    steps: tuple[Step, ...]
+    ends: tuple[int, ...]
+    segments: tuple[int, ...]
+
+
+def candidates(levels: list[list[int]], first: list[list[int]], c_depth: int) -> list[Step]:
+    out = []
+    for c, comp in enumerate(levels):
+        sent = [k for k in range(64) if comp[k] < NOT_SENT]
+        top = min(63, (max(sent) if sent else -1) + c_depth)
+        for k in range(top + 1):
+            if k > 0 and comp[0] >= NOT_SENT:
+                break  # T.81: a component's AC scans follow its first DC scan
+            step = next_step(c, k, comp[k], first[c][k])
+            if step is not None:
+                out.append(step)
+    return out
+
+
+def _meets(model: QualityModel, metric: str, threshold: float, bias: float) -> bool:
+    if metric == "ssim":
+        # The greedy ranks steps by squared error; SSIM is checked on the modelled images.
+        return ssim(*[im.round().astype("uint8") for im in model.images()]) >= threshold
+    mse = model.mse * bias
+    return mse == 0 or 10 * math.log10(255.0**2 / mse) >= threshold
+
+
+def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchOptions) -> GreedyResult:
+    coefs = [c.coefficients for c in dct.components]
+    levels = [[NOT_SENT] * 64 for _ in coefs]
+    dc_depth = options.dc_a_depth or options.a_depth
+    first = [[first_level(cf[:, :, k], dc_depth if k == 0 else options.a_depth, k == 0) for k in range(64)]
+             for cf in coefs]
+    cost = ByteCost(coefs, max(dc_depth, options.a_depth), options.step_overhead_bytes)
+    steps: list[Step] = []
+    ends: list[int] = []
+    goals = list(zip(target.scales, target.thresholds))
+    if options.margin_db > 0:
+        goals.append((goals[-1][0], goals[-1][1] + options.margin_db))
+    for scale, threshold in goals:
+        model = QualityModel(ResizedBasis.build(dct, color_space, scale, options.model_pixels), dct, levels)
+        while not _meets(model, target.metric, threshold, options.model_bias):
+            cands = candidates(levels, first, options.c_depth)
+            if not cands:
+                break
+            gains = model.gains(cands)
+            if options.objective == "quality_per_byte":
+                gains = gains / [cost.bytes(s) for s in cands]
+            best = cands[int(gains.argmax())]
+            model.apply(best)
+            levels[best.component][best.k] = best.al
+            steps.append(best)
+        ends.append(len(steps))
+    steps += remainder(levels)
+    return GreedyResult(tuple(steps), tuple(ends[: len(target.scales)]), tuple(ends))
+
+
+def remainder(levels: list[list[int]]) -> list[Step]:
+    """The steps that complete every coefficient: unsent ones in one full-precision first scan,
+    partly sent ones refined bit by bit (higher bits first, so merging can band them)."""
+    out = [Step(c, k, 0, 0) for c, comp in enumerate(levels) for k in range(64) if comp[k] >= NOT_SENT]
+    top = max((lv for comp in levels for lv in comp if lv < NOT_SENT), default=0)
+    for level in range(top, 0, -1):
+        out += [Step(c, k, level, level - 1) for c, comp in enumerate(levels)
+                for k in range(64) if level <= comp[k] < NOT_SENT]
+    return out

@@ -1,0 +1,53 @@
+"""Options of the tuned scan search, validated in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pjstore.encoder.scan import MAX_AL, MAX_SCANS
+
+OBJECTIVES = ("quality", "quality_per_byte")
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """c_depth, a_depth: the dissertation's coefficient and approximation depths.
+    objective: pick the step with the best quality gain ("quality", the dissertation's greedy)
+    or the best gain per estimated byte ("quality_per_byte").
+    dc_a_depth: approximation depth of DC coefficients (None: a_depth). DC refinement costs one
+    raw bit per block, about what coding that bit in the first scan costs, so DC can go deeper
+    than AC without growing the file.
+    margin_db: after the largest scale is met, the greedy continues until the model clears its
+    threshold by this much, in scans of their own, so that when the real decode falls short of
+    the model the offset walks forward through cheap steps instead of into the remainder.
+    max_scans: scan limit of the merged script (jpegtran's 100); a_depth is lowered until it fits.
+    model_pixels: output pixels modelled per scale (a strided grid above this).
+    step_overhead_bytes: per-step share of scan header/table bytes in the byte-cost model.
+    model_bias: modelled MSE is multiplied by this before comparing with the target, standing in
+    for what the model leaves out (libjpeg-turbo's block smoothing makes real prefixes better).
+    """
+
+    c_depth: int = 6
+    a_depth: int = 3
+    dc_a_depth: int | None = 6
+    objective: str = "quality_per_byte"
+    margin_db: float = 0.0
+    max_scans: int = MAX_SCANS
+    model_pixels: int = 16384
+    step_overhead_bytes: float = 12.0
+    model_bias: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.c_depth <= 63:
+            raise ValueError("c_depth must be 1..63")
+        for depth in (self.a_depth, self.a_depth if self.dc_a_depth is None else self.dc_a_depth):
+            if not 1 <= depth <= MAX_AL + 1:
+                raise ValueError(f"a_depth and dc_a_depth must be 1..{MAX_AL + 1}")
+        if self.margin_db < 0:
+            raise ValueError("margin_db must be >= 0")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}")
+        if not 1 <= self.max_scans <= MAX_SCANS:
+            raise ValueError(f"max_scans must be 1..{MAX_SCANS}")
+        if self.model_pixels < 1 or self.step_overhead_bytes < 0 or self.model_bias <= 0:
+            raise ValueError("model_pixels >= 1, step_overhead_bytes >= 0 and model_bias > 0")

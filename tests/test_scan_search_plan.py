@@ -1,0 +1,82 @@
+"""plan_custom end to end on generated JPEGs: valid, lossless, verified offsets, scan limit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pjstore.encoder import coefficients, metadata, transcode
+from pjstore.encoder.structure import parse
+from pjstore.offset_map import measure
+from pjstore.quality.contract import QualityTarget, Reference, decode_prefix
+from pjstore.scan_search.options import SearchOptions
+from pjstore.scan_search.search import plan_custom
+from tests.scan_search_images import CASES, jpeg
+from tools.jpegtran_wrapper import Jpegtran
+
+
+@pytest.fixture(scope="module")
+def jt() -> Jpegtran:
+    return Jpegtran.find()
+
+
+def ingest(src: bytes, target: QualityTarget, options: SearchOptions, jt: Jpegtran):
+    s = parse(src)
+    dct = coefficients.read(transcode.to_sequential(src, jt))
+    plan = plan_custom(dct, s.color_space, target, options)
+    t = transcode.to_progressive(src, plan.script, metadata.extract(src, s), jt)
+    ref = Reference.from_source(src, target)
+    return dct, plan, t, ref, measure(t.data, t.scan_ends, ref, hints=plan.hints)
+
+
+TARGETS = {
+    "psnr32": QualityTarget.uniform(),
+    "per-scale": QualityTarget((0.1, 0.25, 0.5), (30.0, 33.0, 36.0)),
+    "ssim": QualityTarget.uniform(threshold=0.9, metric="ssim"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("target_name,objective", [
+    ("psnr32", "quality"), ("psnr32", "quality_per_byte"), ("per-scale", "quality_per_byte"),
+    ("ssim", "quality_per_byte")])
+def test_plan_is_valid_lossless_and_verified(jt: Jpegtran, name: str, target_name: str, objective: str) -> None:
+    target = TARGETS[target_name]
+    src = jpeg(name)
+    dct, plan, t, ref, offsets = ingest(src, target, SearchOptions(objective=objective), jt)
+    assert len(plan.script) <= 100
+    assert set(plan.hints) == set(target.scales)
+    stored = coefficients.read(t.data)
+    for a, b in zip(dct.components, stored.components):
+        np.testing.assert_array_equal(a.coefficients, b.coefficients)
+    cuts = [offsets.entry(s).offset for s in target.scales]
+    assert cuts == sorted(cuts) and cuts[-1] <= len(t.data)
+    for scale, threshold, cut in zip(target.scales, target.thresholds, cuts):
+        assert cut in t.scan_ends or cut == len(t.data)
+        assert ref.score(decode_prefix(t.data, cut), scale) >= threshold
+
+
+def test_hints_point_at_merged_scans(jt: Jpegtran) -> None:
+    _, plan, t, _, _ = ingest(jpeg("astronaut-q85-420"), TARGETS["psnr32"], SearchOptions(), jt)
+    hints = [plan.hints[s] for s in (0.1, 0.25, 0.5)]
+    assert hints == sorted(hints) and hints[-1] < len(t.scan_ends) - 1
+
+
+@pytest.mark.parametrize("limit", [12, 20])
+def test_scan_limit_lowers_a_depth_instead_of_failing(jt: Jpegtran, limit: int) -> None:
+    src = jpeg("coffee-q95-444")
+    deep = SearchOptions(a_depth=6, dc_a_depth=8, c_depth=8)
+    dct = coefficients.read(transcode.to_sequential(src, jt))
+    unlimited = plan_custom(dct, "YCbCr", TARGETS["psnr32"], deep)
+    assert len(unlimited.script) > limit  # so the limit really bites
+    _, plan, _, _, offsets = ingest(src, TARGETS["psnr32"], SearchOptions(
+        a_depth=6, dc_a_depth=8, c_depth=8, max_scans=limit), jt)
+    assert len(plan.script) <= limit
+    assert offsets.entries[-1].offset > offsets.entry(0.5).offset
+
+
+def test_options_are_validated() -> None:
+    for bad in ({"c_depth": 0}, {"a_depth": 15}, {"objective": "speed"}, {"max_scans": 101},
+                {"margin_db": -1.0}, {"dc_a_depth": 0}):
+        with pytest.raises(ValueError):
+            SearchOptions(**bad)
