@@ -16,6 +16,7 @@ from pjstore.quality.contract import QualityTarget
 from pjstore.quality.sizes import DEFAULT_SCALES
 from pjstore.read_path.encode import DEFAULT_QUALITY
 from pjstore.read_path.pipeline import render
+from pjstore.scan_search.options import OBJECTIVES, SearchOptions
 from pjstore.storage import DEFAULT_LOCATION, ENV_VAR, Storage, open_storage
 
 JPEG_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif"}
@@ -105,11 +106,19 @@ def _read_fractions(record) -> str:
 @click.option("--threshold", default="32", show_default=True, help="One value, or one per scale.")
 @click.option("--metric", type=click.Choice(["psnr", "ssim"]), default="psnr", show_default=True)
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True)
+@click.option("--c-depth", type=click.IntRange(1, 63), default=SearchOptions.c_depth, show_default=True,
+              help="Custom search: coefficients tried beyond the highest one included.")
+@click.option("--a-depth", type=click.IntRange(1, 14), default=SearchOptions.a_depth, show_default=True,
+              help="Custom search: successive-approximation depth of AC coefficients.")
+@click.option("--objective", type=click.Choice(OBJECTIVES), default=SearchOptions.objective, show_default=True,
+              help="Custom search: best quality per step (the dissertation) or per byte.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input on stdout.")
 @click.pass_context
-def ingest_cmd(ctx, paths, scheme, scales, threshold, metric, max_pixels, as_json) -> None:
+def ingest_cmd(ctx, paths, scheme, scales, threshold, metric, max_pixels, c_depth, a_depth, objective,
+               as_json) -> None:
     """Ingest JPEG files and directories; bad files are reported and skipped."""
-    options = IngestOptions(scheme, _target(scales, threshold, metric), max_pixels)
+    search = SearchOptions(c_depth=c_depth, a_depth=a_depth, objective=objective)
+    options = IngestOptions(scheme, _target(scales, threshold, metric), max_pixels, search=search)
     files = _walk(paths)
     failed = 0
     with _store(ctx) as store:

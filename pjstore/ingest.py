@@ -13,30 +13,38 @@ from typing import Callable
 from pjstore import ids, offset_map
 from pjstore.encoder import metadata, transcode
 from pjstore.encoder.structure import JpegStructure, parse
-from pjstore.errors import PjstoreError, TooLarge
+from pjstore.errors import TooLarge
 from pjstore.quality.contract import QualityTarget, Reference
 from pjstore.record import ImageRecord
+from pjstore.encoder import coefficients
 from pjstore.scan_search import progressive
+from pjstore.scan_search.options import SearchOptions
 from pjstore.scan_search.plan import ScanPlan
+from pjstore.scan_search.search import plan_custom
 from pjstore.storage import Storage
 from tools.jpegtran_wrapper import Jpegtran
 
 DEFAULT_MAX_PIXELS = 100_000_000
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
-Planner = Callable[[bytes, JpegStructure, QualityTarget, Jpegtran], ScanPlan]
+Planner = Callable[[bytes, JpegStructure, QualityTarget, Jpegtran, SearchOptions], ScanPlan]
 
 
-def _plan_progressive(source: bytes, structure: JpegStructure, target: QualityTarget, jt: Jpegtran) -> ScanPlan:
+def _plan_progressive(source: bytes, structure: JpegStructure, target: QualityTarget, jt: Jpegtran,
+                      search: SearchOptions) -> ScanPlan:
     return progressive.plan(structure.frame.sampling, structure.color_space)
 
 
-def _plan_custom(source: bytes, structure: JpegStructure, target: QualityTarget, jt: Jpegtran) -> ScanPlan:
-    raise PjstoreError("scheme 'custom' is not available yet; use --scheme progressive")
+def _plan_custom(source: bytes, structure: JpegStructure, target: QualityTarget, jt: Jpegtran,
+                 search: SearchOptions) -> ScanPlan:
+    # Coefficients come from jpegtran's own sequential copy: jpegtran has validated the source
+    # (and decoded arithmetic coding) before the coefficient reader sees a byte.
+    dct = coefficients.read(transcode.to_sequential(source, jt))
+    return plan_custom(dct, structure.color_space, target, search)
 
 
 SCHEMES: dict[str, Planner] = {"progressive": _plan_progressive, "custom": _plan_custom}
-DEFAULT_SCHEME = "progressive"
+DEFAULT_SCHEME = "custom"
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ class IngestOptions:
     target: QualityTarget = field(default_factory=QualityTarget)
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_bytes: int = DEFAULT_MAX_BYTES
+    search: SearchOptions = field(default_factory=SearchOptions)
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
@@ -67,7 +76,7 @@ def prepare(source: bytes, options: IngestOptions = IngestOptions(), jpegtran: J
         raise TooLarge(f"{len(source)} bytes exceeds the upload limit of {options.max_bytes} bytes")
     structure = parse(source, options.max_pixels)
     jt = jpegtran or Jpegtran.find()
-    plan = SCHEMES[options.scheme](source, structure, options.target, jt)
+    plan = SCHEMES[options.scheme](source, structure, options.target, jt, options.search)
     kept = metadata.extract(source, structure)
     stored = transcode.to_progressive(source, plan.script, kept, jt)
     reference = Reference.from_source(source, options.target)
