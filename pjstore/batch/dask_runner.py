@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Collection
 
-from distributed import Client, Future, wait
+from distributed import Client, Future, as_completed
 
 from pjstore.ingest import IngestOptions, prepare
 
@@ -18,13 +18,17 @@ class DaskRunner:
         self._client = Client(scheduler, set_as_default=False)
         threads = sum(self._client.nthreads().values())
         self.capacity = max(2, 2 * threads)
+        # Every submitted job goes in here, so its completion order is the in-flight set's.
+        self._completed = as_completed(loop=self._client.loop)
 
     def submit(self, source: bytes, options: IngestOptions) -> Future:
         # pure=False: the batch loop already sends each distinct file once.
-        return self._client.submit(prepare, source, options, pure=False)
+        job = self._client.submit(prepare, source, options, pure=False)
+        self._completed.add(job)
+        return job
 
     def wait_first(self, jobs: Collection[Future]) -> Collection[Future]:
-        return wait(list(jobs), return_when="FIRST_COMPLETED").done
+        return self._completed.next_batch(block=True)
 
     def cancel(self, jobs: Collection[Future]) -> None:
         self._client.cancel(list(jobs))
