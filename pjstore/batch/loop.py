@@ -44,11 +44,10 @@ class Runner(Protocol):
 
 @dataclass(frozen=True)
 class Item:
-    """One file on its way through a worker: read once, hashed here, prepared there."""
+    """One file on its way through a worker (its bytes travel with the job, not kept here)."""
 
     path: Path
     image_id: str
-    source: bytes
 
 
 def run_batch(store: Storage, paths: Iterable[Path], options: IngestOptions, runner: Runner,
@@ -90,7 +89,7 @@ def run_batch(store: Storage, paths: Iterable[Path], options: IngestOptions, run
                 continue
             while len(in_flight) >= runner.capacity:
                 collect(runner.wait_first(in_flight))
-            in_flight[runner.submit(source, options)] = Item(path, image_id, source)
+            in_flight[runner.submit(source, options)] = Item(path, image_id)
             followers[image_id] = []
         while in_flight:
             collect(runner.wait_first(in_flight))
