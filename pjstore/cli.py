@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -10,8 +11,13 @@ from pathlib import Path
 import click
 
 from pjstore import ids
+from pjstore.batch.loop import run_batch
+from pjstore.batch.outcome import Outcome, Status
+from pjstore.batch.pool import LocalPool
+from pjstore.batch.progress import Progress
+from pjstore.batch.report import FailureReport, failure_row
 from pjstore.errors import InvalidRequest, NotFound, PjstoreError
-from pjstore.ingest import DEFAULT_MAX_PIXELS, DEFAULT_SCHEME, SCHEMES, IngestOptions, ingest
+from pjstore.ingest import DEFAULT_MAX_PIXELS, DEFAULT_SCHEME, SCHEMES, IngestOptions
 from pjstore.quality.contract import QualityTarget
 from pjstore.quality.sizes import DEFAULT_SCALES
 from pjstore.read_path.encode import DEFAULT_QUALITY
@@ -24,7 +30,7 @@ JPEG_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif"}
 
 @click.group()
 @click.option("--store", "location", envvar=ENV_VAR, default=DEFAULT_LOCATION, show_default=True,
-              help=f"Store directory (or ${ENV_VAR}).")
+              help=f"Store directory or s3://BUCKET/PREFIX (or ${ENV_VAR}).")
 @click.pass_context
 def main(ctx: click.Context, location: str) -> None:
     """pjstore: store JPEGs once as tuned progressive files; serve 10/25/50% sizes from prefixes."""
@@ -79,17 +85,6 @@ def _resolve(store: Storage, text: str) -> str:
     return matches[0]
 
 
-def _ingest_each(store: Storage, files: list[Path], options: IngestOptions):
-    """Ingest files one by one; yield (path, record, created, error) and never stop on bad input."""
-    for path in files:
-        try:
-            record, created = ingest(store, path.read_bytes(), options)
-        except (PjstoreError, OSError) as exc:
-            yield path, None, False, exc
-        else:
-            yield path, record, created, None
-
-
 def _fail(exc: PjstoreError) -> None:
     click.echo(f"error: {exc}", err=True)
     sys.exit(2 if isinstance(exc, (InvalidRequest, NotFound)) else 1)
@@ -113,32 +108,65 @@ def _read_fractions(record) -> str:
 @click.option("--objective", type=click.Choice(OBJECTIVES), default=SearchOptions.objective, show_default=True,
               help="Custom search: best quality per step (the dissertation) or per byte.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input on stdout.")
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes [default: all cores].")
+@click.option("--dask-scheduler", metavar="ADDRESS",
+              help="Prepare on a dask.distributed cluster (tcp://HOST:PORT) instead of local workers.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, writable=True),
+              help="Write one JSON line per failed file to this file.")
 @click.pass_context
 def ingest_cmd(ctx, paths, scheme, scales, threshold, metric, max_pixels, c_depth, a_depth, objective,
-               as_json) -> None:
-    """Ingest JPEG files and directories; bad files are reported and skipped."""
+               as_json, workers, dask_scheduler, report_path) -> None:
+    """Ingest JPEG files and directories in parallel; bad files are reported and skipped.
+
+    Files already stored are skipped without preparing them again, so rerunning an interrupted
+    batch completes it. Ctrl-C stops cleanly: every image written so far stays valid.
+    """
+    if workers and dask_scheduler:
+        raise click.UsageError("give --workers or --dask-scheduler, not both")
     search = SearchOptions(c_depth=c_depth, a_depth=a_depth, objective=objective)
     options = IngestOptions(scheme, _target(scales, threshold, metric), max_pixels, search=search)
     files = _walk(paths)
-    failed = 0
-    with _store(ctx) as store:
-        for path, record, created, exc in _ingest_each(store, files, options):
-            if exc is not None:
-                failed += 1
+    with contextlib.ExitStack() as stack:
+        store = stack.enter_context(_store(ctx))
+        runner = stack.enter_context(_runner(workers, dask_scheduler))
+        report = stack.enter_context(FailureReport(report_path)) if report_path else None
+        progress = stack.enter_context(Progress(len(files)))
+
+        def show(outcome: Outcome) -> None:
+            progress.advance(outcome)
+            if outcome.status is Status.FAILED:
+                if report:
+                    report.write(outcome)
                 if as_json:
-                    click.echo(json.dumps({"path": str(path), "error": str(exc), "error_type": type(exc).__name__}))
+                    progress.echo(json.dumps(failure_row(outcome)))
                 else:
-                    click.echo(f"FAIL {path}: {type(exc).__name__}: {exc}", err=True)
-            elif as_json:
-                click.echo(json.dumps({"path": str(path), "created": created, **record.to_json()}))
+                    progress.echo(f"FAIL {outcome.path}: {type(outcome.error).__name__}: {outcome.error}", err=True)
+                return
+            record, created = outcome.record, outcome.status is Status.OK
+            if as_json:
+                progress.echo(json.dumps({"path": str(outcome.path), "created": created, **record.to_json()}))
             else:
-                state = "ok  " if created else "same"
-                click.echo(f"{state} {record.id[:12]} {path}  {record.source_bytes} -> {record.stored_bytes} B, "
-                           f"{record.scans} scans, read {_read_fractions(record)}")
-    if not as_json:
-        click.echo(f"{len(files) - failed} stored, {failed} failed", err=True)
-    if failed or not files:
+                progress.echo(f"{'ok  ' if created else 'same'} {record.id[:12]} {outcome.path}  "
+                              f"{record.source_bytes} -> {record.stored_bytes} B, "
+                              f"{record.scans} scans, read {_read_fractions(record)}")
+
+        summary = run_batch(store, files, options, runner, show)
+    # With --json, stdout is for machines and stderr stays quiet unless a person is watching.
+    if not as_json or sys.stderr.isatty():
+        for line in summary.lines():
+            click.echo(line, err=True)
+    if summary.interrupted:
+        sys.exit(130)
+    if summary.failed or not files:
         sys.exit(1)
+
+
+def _runner(workers: int | None, dask_scheduler: str | None):
+    if dask_scheduler:
+        from pjstore.batch.dask_runner import DaskRunner  # distributed is slow to import; only when asked
+
+        return DaskRunner(dask_scheduler)
+    return LocalPool(workers)
 
 
 @main.command()
@@ -233,12 +261,16 @@ def demo(ctx, corpus, scheme) -> None:
         write_samples(corpus)
         click.echo(f"sample photos from scikit-image written to {corpus}")
     stored: list[str] = []
+
+    def keep(outcome: Outcome) -> None:
+        if outcome.status is Status.FAILED:
+            click.echo(f"skipped {outcome.path}: {outcome.error}", err=True)
+        else:
+            stored.append(outcome.record.id)
+
     with _store(ctx) as store:
-        for path, record, _, exc in _ingest_each(store, _walk((corpus,)), IngestOptions(scheme)):
-            if exc is not None:
-                click.echo(f"skipped {path}: {exc}", err=True)
-            else:
-                stored.append(record.id)
+        with LocalPool() as runner:
+            run_batch(store, _walk((corpus,)), IngestOptions(scheme), runner, keep)
         report_reads(store, stored)
 
 

@@ -1,4 +1,5 @@
-"""The LMDB backend: atomic put, range reads, info, delete, ordered listing, many processes."""
+"""Every backend (LMDB and S3): atomic put, range reads, info, delete, ordered listing; LMDB shared by
+many processes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ import pytest
 from pjstore.errors import NotFound
 from pjstore.ingest import prepare
 from pjstore.storage import LmdbStorage
+
+
+@pytest.fixture
+def store(any_store):
+    return any_store
 
 
 def test_put_get_info_delete_list(store, kinds):

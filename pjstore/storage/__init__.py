@@ -12,8 +12,15 @@ ENV_VAR = "PJSTORE_STORE"
 
 
 def open_storage(location: str | os.PathLike | None = None) -> Storage:
-    """Open the store at `location` (default: $PJSTORE_STORE, else ./pjstore-data)."""
+    """Open the store at `location` (default: $PJSTORE_STORE, else ./pjstore-data).
+
+    `s3://BUCKET/PREFIX` is an S3-compatible bucket; anything else is an LMDB directory.
+    """
     location = os.fspath(location or os.environ.get(ENV_VAR) or DEFAULT_LOCATION)
+    if location.startswith("s3://"):
+        from pjstore.storage.s3_store import S3Storage  # boto3 is slow to import; only when used
+
+        return S3Storage.from_url(location)
     return LmdbStorage(location)
 
 

@@ -1,0 +1,1 @@
+"""Batch ingest: prepare images in worker processes (local or on Dask), put them in one writer."""
