@@ -4,8 +4,9 @@
         --variant perbyte: --variant psnr:objective=quality --csv eval/out/search.csv
 
 For every image, ONE run measures:
-  custom      the ingest pipeline (parse, sequential copy, coefficients, plan_custom, transcode,
-              verified offsets by real decode), timed end to end on one core;
+  custom      the ingest pipeline (`pjstore.ingest.prepare`: search, transcode, offsets verified
+              by real decode, the default plan kept where it reads less), timed end to end on
+              one core; the CSV's `plan` column says which plan was stored;
   progressive libjpeg's default progression, offsets by real decode;
   static      source + a pre-resized baseline JPEG per scale at the lowest Pillow quality that
               meets the threshold (what the static scheme would have to store and read).
@@ -34,32 +35,18 @@ from PIL import Image  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pjstore.encoder import coefficients, metadata, transcode  # noqa: E402
-from pjstore.encoder.structure import parse  # noqa: E402
-from pjstore.offset_map import OffsetMap, measure  # noqa: E402
+from pjstore.ingest import IngestOptions, prepare  # noqa: E402
+from pjstore.offset_map import OffsetMap  # noqa: E402
+from pjstore.record import ImageRecord  # noqa: E402
 from pjstore.quality.contract import QualityTarget, Reference, decode_rgb  # noqa: E402
 from pjstore.quality.metrics import METRICS  # noqa: E402
-from pjstore.scan_search import progressive  # noqa: E402
 from pjstore.scan_search.options import SearchOptions  # noqa: E402
-from pjstore.scan_search.search import plan_custom  # noqa: E402
-from tools.jpegtran_wrapper import Jpegtran  # noqa: E402
 
 
-def ingest_custom(src: bytes, target: QualityTarget, options: SearchOptions, jt: Jpegtran):
-    """What the write path does for one upload; returns (stored bytes, scan count, offset map)."""
-    s = parse(src)
-    dct = coefficients.read(transcode.to_sequential(src, jt))
-    plan = plan_custom(dct, s.color_space, target, options)
-    t = transcode.to_progressive(src, plan.script, metadata.extract(src, s), jt)
-    offsets = measure(t.data, t.scan_ends, Reference.from_source(src, target), hints=plan.hints)
-    return t.data, len(plan.script), offsets
-
-
-def ingest_progressive(src: bytes, target: QualityTarget, jt: Jpegtran):
-    s = parse(src)
-    plan = progressive.plan(s.frame.sampling, s.color_space)
-    t = transcode.to_progressive(src, plan.script, metadata.extract(src, s), jt)
-    return t.data, len(plan.script), measure(t.data, t.scan_ends, Reference.from_source(src, target))
+def ingest_with(src: bytes, options: IngestOptions) -> tuple[ImageRecord, bytes]:
+    """Exactly what the write path does for one upload (search, transcode, verified offsets)."""
+    prepared = prepare(src, options)
+    return prepared.record, prepared.blob
 
 
 def static_sizes(src: bytes, target: QualityTarget) -> list[tuple[int, float]]:
@@ -140,7 +127,6 @@ def main() -> None:
     variants = [parse_variant(v) for v in args.variant] or [("custom", SearchOptions())]
     target = QualityTarget.uniform(threshold=args.threshold)
     scales = target.scales
-    jt = Jpegtran.find()
     files = sorted(p for p in args.corpus.iterdir() if p.is_file())
     files = files[: args.limit] if args.limit else files
     rows: dict[str, list[dict]] = {name: [] for name, _ in variants}
@@ -148,8 +134,8 @@ def main() -> None:
     rows["static"] = []
 
     def record(scheme: str, path: Path, src: bytes, stored: int, scans: int | None,
-               offsets: OffsetMap | None, static=None, seconds: float | None = None) -> None:
-        row = {"scheme": scheme, "image": path.name, "source": len(src), "stored": stored}
+               offsets: OffsetMap | None, static=None, seconds: float | None = None, plan: str = "") -> None:
+        row = {"scheme": scheme, "image": path.name, "source": len(src), "stored": stored, "plan": plan or scheme}
         for i, s in enumerate(scales):
             if offsets is not None:
                 e = offsets.entry(s)
@@ -166,10 +152,11 @@ def main() -> None:
         src = path.read_bytes()
         for name, options in variants:
             t0 = time.perf_counter()
-            data, scans, offsets = ingest_custom(src, target, options, jt)
-            record(name, path, src, len(data), scans, offsets, seconds=time.perf_counter() - t0)
-        data, scans, offsets = ingest_progressive(src, target, jt)
-        record("progressive", path, src, len(data), scans, offsets)
+            rec, _ = ingest_with(src, IngestOptions("custom", target, search=options))
+            seconds = time.perf_counter() - t0
+            record(name, path, src, rec.stored_bytes, rec.scans, rec.offsets, seconds=seconds, plan=rec.scheme)
+        rec, _ = ingest_with(src, IngestOptions("progressive", target))
+        record("progressive", path, src, rec.stored_bytes, rec.scans, rec.offsets)
         if not args.no_static:
             st = static_sizes(src, target)
             record("static", path, src, len(src) + sum(b for b, _ in st), None, None, static=st)

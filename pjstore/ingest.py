@@ -43,7 +43,13 @@ def _plan_custom(source: bytes, structure: JpegStructure, target: QualityTarget,
     return plan_custom(dct, structure.color_space, target, search)
 
 
-SCHEMES: dict[str, Planner] = {"progressive": _plan_progressive, "custom": _plan_custom}
+# A scheme's candidate plans, each transcoded and verified; the one reading the fewest bytes
+# over all scales is stored. "custom" keeps the default progression as a candidate because a
+# searched plan can lose to it (tiny images, where every extra scan's header outweighs its data).
+SCHEMES: dict[str, tuple[tuple[str, Planner], ...]] = {
+    "progressive": (("progressive", _plan_progressive),),
+    "custom": (("custom", _plan_custom), ("progressive", _plan_progressive)),
+}
 DEFAULT_SCHEME = "custom"
 
 
@@ -76,20 +82,24 @@ def prepare(source: bytes, options: IngestOptions = IngestOptions(), jpegtran: J
         raise TooLarge(f"{len(source)} bytes exceeds the upload limit of {options.max_bytes} bytes")
     structure = parse(source, options.max_pixels)
     jt = jpegtran or Jpegtran.find()
-    plan = SCHEMES[options.scheme](source, structure, options.target, jt, options.search)
     kept = metadata.extract(source, structure)
-    stored = transcode.to_progressive(source, plan.script, kept, jt)
     reference = Reference.from_source(source, options.target)
-    offsets = offset_map.measure(stored.data, stored.scan_ends, reference, plan.hints)
+    candidates = []
+    for name, planner in SCHEMES[options.scheme]:
+        plan = planner(source, structure, options.target, jt, options.search)
+        stored = transcode.to_progressive(source, plan.script, kept, jt)
+        offsets = offset_map.measure(stored.data, stored.scan_ends, reference, plan.hints)
+        cost = (sum(e.offset for e in offsets.entries[:-1]), len(stored.data))
+        candidates.append((cost, name, len(plan.script), offsets, stored.data))
+    _, name, scans, offsets, blob = min(candidates, key=lambda c: c[0])
     frame = structure.frame
     record = ImageRecord(
         id=ids.image_id(source), width=frame.width, height=frame.height,
         color_space=structure.color_space, orientation=kept.orientation,
-        source_bytes=len(source), stored_bytes=len(stored.data), scheme=options.scheme,
-        scans=len(plan.script), thresholds=options.target.thresholds, offsets=offsets,
-        stored_sha256=hashlib.sha256(stored.data).hexdigest(),
+        source_bytes=len(source), stored_bytes=len(blob), scheme=name, scans=scans,
+        thresholds=options.target.thresholds, offsets=offsets, stored_sha256=hashlib.sha256(blob).hexdigest(),
     )
-    return Prepared(record, stored.data)
+    return Prepared(record, blob)
 
 
 def ingest(store: Storage, source: bytes, options: IngestOptions = IngestOptions(),

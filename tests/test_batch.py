@@ -19,7 +19,7 @@ from pjstore.batch.loop import run_batch
 from pjstore.batch.outcome import Status
 from pjstore.batch.pool import LocalPool
 from pjstore.ingest import IngestOptions, ingest
-from pjstore.samples import encode, pixels
+from pjstore.samples import encode
 from pjstore.storage import LmdbStorage
 
 from conftest import crop

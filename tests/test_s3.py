@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import subprocess
-from pathlib import Path
 from urllib.parse import urlparse
 
 import boto3

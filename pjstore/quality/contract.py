@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from pjstore.errors import CorruptJpeg
 from pjstore.quality.metrics import METRICS
 from pjstore.quality.sizes import DEFAULT_SCALES, target_size
 
@@ -45,12 +46,19 @@ class QualityTarget:
 
 
 def decode_rgb(jpeg: bytes | memoryview) -> Image.Image:
-    """Decode with Pillow and convert to RGB, as the contract specifies."""
+    """Decode with Pillow and convert to RGB, as the contract specifies.
+
+    Raises CorruptJpeg when Pillow cannot decode the stream, so no caller depends on having
+    validated it with jpegtran first.
+    """
     with warnings.catch_warnings():  # pixel limits are pjstore's own, checked before decoding
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        with Image.open(io.BytesIO(jpeg)) as im:
-            im.load()
-            return im.convert("RGB")
+        try:
+            with Image.open(io.BytesIO(jpeg)) as im:
+                im.load()
+                return im.convert("RGB")
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise CorruptJpeg(f"cannot decode the image: {exc}") from None
 
 
 def resized(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
