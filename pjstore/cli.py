@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from pjstore import ids
+from pjstore.corpus import walk
 from pjstore.errors import InvalidRequest, NotFound, PjstoreError
 from pjstore.ingest import DEFAULT_MAX_PIXELS, DEFAULT_SCHEME, SCHEMES, IngestOptions, ingest
 from pjstore.quality.contract import QualityTarget
@@ -17,9 +18,6 @@ from pjstore.quality.sizes import DEFAULT_SCALES
 from pjstore.read_path.encode import DEFAULT_QUALITY
 from pjstore.read_path.pipeline import render
 from pjstore.storage import DEFAULT_LOCATION, ENV_VAR, Storage, open_storage
-
-JPEG_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif"}
-
 
 @click.group()
 @click.option("--store", "location", envvar=ENV_VAR, default=DEFAULT_LOCATION, show_default=True,
@@ -50,17 +48,6 @@ def _target(scales: str, threshold: str, metric: str) -> QualityTarget:
         return QualityTarget(scale_values, thresholds, metric)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-
-
-def _walk(paths: tuple[str, ...]) -> list[Path]:
-    """Named files as given; directories walked for JPEG-named files, in sorted order."""
-    found: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in JPEG_SUFFIXES)
-        else:
-            found.append(p)
-    return found
 
 
 def _resolve(store: Storage, text: str) -> str:
@@ -110,7 +97,7 @@ def _read_fractions(record) -> str:
 def ingest_cmd(ctx, paths, scheme, scales, threshold, metric, max_pixels, as_json) -> None:
     """Ingest JPEG files and directories; bad files are reported and skipped."""
     options = IngestOptions(scheme, _target(scales, threshold, metric), max_pixels)
-    files = _walk(paths)
+    files = walk(paths)
     failed = 0
     with _store(ctx) as store:
         for path, record, created, exc in _ingest_each(store, files, options):
@@ -225,7 +212,7 @@ def demo(ctx, corpus, scheme) -> None:
         click.echo(f"sample photos from scikit-image written to {corpus}")
     stored: list[str] = []
     with _store(ctx) as store:
-        for path, record, _, exc in _ingest_each(store, _walk((corpus,)), IngestOptions(scheme)):
+        for path, record, _, exc in _ingest_each(store, walk((corpus,)), IngestOptions(scheme)):
             if exc is not None:
                 click.echo(f"skipped {path}: {exc}", err=True)
             else:
