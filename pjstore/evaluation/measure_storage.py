@@ -1,0 +1,75 @@
+"""One image under each scheme: what is kept, what each scale's request reads, and its quality.
+
+Every figure comes from the scheme really handling the upload: pjstore's `prepare` for the
+progressive schemes (offsets verified by decoding at ingest), the static copies' own search, and
+the source bytes for the dynamic baseline. Besides its CSV row, each scheme hands back the exact
+bytes a request for each scale reads, which the compute timing then decodes.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from dataclasses import dataclass
+
+from PIL import Image
+
+from pjstore.evaluation.schemes import BASELINE, STATIC, Scheme
+from pjstore.evaluation.static_copies import icc_profile, make_copies
+from pjstore.evaluation.tables import StorageRow, pct
+from pjstore.ingest import IngestOptions, prepare
+from pjstore.quality.contract import EOI, QualityTarget, Reference
+
+
+@dataclass(frozen=True)
+class Measured:
+    row: StorageRow
+    served: dict[float, bytes]  # scale -> the bytes a request for it reads (a prefix closed by EOI)
+    files: dict[str, bytes]  # what the scheme stores beyond the source, by file-name suffix
+
+
+def measure(image: str, source: bytes, scheme: Scheme, target: QualityTarget) -> Measured:
+    with Image.open(io.BytesIO(source)) as im:
+        width, height = im.size
+        icc_bytes = len(im.info.get("icc_profile") or b"")
+    common = dict(image=image, scheme=scheme.name, width=width, height=height, source_bytes=len(source),
+                  icc_bytes=icc_bytes)
+    if scheme == STATIC:  # by value: schemes arrive pickled in worker processes
+        return _static(source, target, common)
+    if scheme == BASELINE:
+        return _baseline(source, target, common)
+    return _progressive(source, scheme, target, common)
+
+
+def _static(source: bytes, target: QualityTarget, common: dict) -> Measured:
+    start = time.perf_counter()
+    copies = make_copies(Reference.from_source(source, target), icc_profile(source))
+    write_s = time.perf_counter() - start
+    row = StorageRow(**common, stored_bytes=len(source) + sum(len(c.data) for c in copies), write_s=write_s,
+                     reads={**{c.scale: len(c.data) for c in copies}, 1.0: len(source)},
+                     scores={c.scale: c.score for c in copies}, qualities={c.scale: c.quality for c in copies})
+    return Measured(row, {c.scale: c.data for c in copies}, {f"@{pct(c.scale)}.jpg": c.data for c in copies})
+
+
+def _baseline(source: bytes, target: QualityTarget, common: dict) -> Measured:
+    # The upload is stored as it is (no write work) and every size is made from the whole source,
+    # which is the reference itself: its score is infinite by definition of the contract.
+    row = StorageRow(**common, stored_bytes=len(source), write_s=0.0,
+                     reads={s: len(source) for s in (*target.scales, 1.0)},
+                     scores={s: math.inf for s in target.scales}, qualities={})
+    return Measured(row, {s: source for s in target.scales}, {})
+
+
+def _progressive(source: bytes, scheme: Scheme, target: QualityTarget, common: dict) -> Measured:
+    start = time.perf_counter()
+    prepared = prepare(source, IngestOptions(scheme=scheme.pjstore_scheme, target=target))
+    write_s = time.perf_counter() - start
+    blob, entries = prepared.blob, prepared.record.offsets.entries
+    row = StorageRow(**common, stored_bytes=len(blob), write_s=write_s,
+                     reads={e.scale: e.offset for e in entries},
+                     scores={e.scale: e.score for e in entries if e.scale in target.scales}, qualities={})
+    # As the read path serves it: the prefix, closed by EOI unless it is the whole file.
+    served = {e.scale: blob[: e.offset] + (EOI if e.offset < len(blob) else b"")
+              for e in entries if e.scale in target.scales}
+    return Measured(row, served, {".jpg": blob})
