@@ -80,6 +80,10 @@ def _header(info: dict, data: dict[str, SchemeData]) -> str:
         f"reaches {info['metric'].upper()} >= {'/'.join(f'{t:g}' for t in info['thresholds'])} dB at "
         f"{'/'.join(pct(s) + '%' for s in info['scales'])} against the source decoded and resized the same way.",
         "",
+        "*dissertation*: chapter 4's figures (MIRFLICKR, 24,988 images, its own PSNR pipeline: compare ratios, "
+        "not absolute fractions); *reference*: `shared/reference/measurements.md`, the same contract on the "
+        "shared photos.",
+        "",
         "Schemes (dissertation Table 3): " + "; ".join(
             f"**{BY_NAME[s].label}** ({BY_NAME[s].stores})" for s in info["schemes"]) + ".",
     ]
@@ -149,11 +153,11 @@ def _reads(data: dict[str, SchemeData], scales: tuple[float, ...], thresholds: n
         "",
         _table(qhead, qrows),
         "",
-        f"Static copies carry the source's ICC profile, as pjstore's prefixes and renditions do ({with_icc} "
-        "images have one); without it the static reads would be "
+        f"Static copies carry the source's ICC profile, as pjstore's prefixes and renditions do (images with "
+        f"one: {with_icc}); without it the static reads would be "
         + "/".join(f"{x:.3f}" for x in no_icc.mean(axis=0))
-        + f". {flagged} static copies needed quality 100 (those under the threshold are counted above: even "
-        "quality 100 misses it).",
+        + f". Static copies at quality 100: {flagged}; those still under the threshold are the ones counted "
+        "above (kept at 100 and flagged, as in the dissertation).",
     ])
 
 
