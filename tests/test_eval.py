@@ -133,6 +133,7 @@ def test_every_read_meets_the_threshold_by_decoding(run):
                 assert read == len(served)
                 with Image.open(stored / "static" / f"{r['image']}@{pct(s)}.jpg") as im:
                     assert im.size == (max(1, round(int(r["width"]) * s)), max(1, round(int(r["height"]) * s)))
+                    assert len(im.info.get("icc_profile") or b"") == int(r["icc_bytes"])
             else:
                 blob = (stored / r["scheme"] / f"{r['image']}.jpg").read_bytes()
                 served = blob[:read] + (EOI if read < len(blob) else b"")

@@ -22,7 +22,7 @@ class SchemeData:
     scheme: schemes.Scheme
     images: tuple[str, ...]
     source: np.ndarray  # (n,) source bytes
-    icc: np.ndarray  # (n,) bytes of the source's ICC profile
+    icc: np.ndarray  # (n,) ICC profile bytes in each served scaled file
     stored: np.ndarray  # (n,) bytes kept
     write_s: np.ndarray  # (n,) ingest seconds
     reads: np.ndarray  # (n, k+1) bytes read per scale, the last column the whole image

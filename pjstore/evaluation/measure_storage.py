@@ -32,11 +32,12 @@ class Measured:
 def measure(image: str, source: bytes, scheme: Scheme, target: QualityTarget) -> Measured:
     with Image.open(io.BytesIO(source)) as im:
         width, height = im.size
-        icc_bytes = len(im.info.get("icc_profile") or b"")
-    common = dict(image=image, scheme=scheme.name, width=width, height=height, source_bytes=len(source),
-                  icc_bytes=icc_bytes)
+        source_icc = len(im.info.get("icc_profile") or b"")
+    common = dict(image=image, scheme=scheme.name, width=width, height=height, source_bytes=len(source))
     if scheme == STATIC:  # by value: schemes arrive pickled in worker processes
         return _static(source, target, common)
+    # pjstore keeps the profile in the stored file (hence in every prefix); the source has it anyway
+    common["icc_bytes"] = source_icc
     if scheme == BASELINE:
         return _baseline(source, target, common)
     return _progressive(source, scheme, target, common)
@@ -44,9 +45,10 @@ def measure(image: str, source: bytes, scheme: Scheme, target: QualityTarget) ->
 
 def _static(source: bytes, target: QualityTarget, common: dict) -> Measured:
     start = time.perf_counter()
-    copies = make_copies(Reference.from_source(source, target), icc_profile(source))
+    icc = icc_profile(source)
+    copies = make_copies(Reference.from_source(source, target), icc)
     write_s = time.perf_counter() - start
-    row = StorageRow(**common, stored_bytes=len(source) + sum(len(c.data) for c in copies), write_s=write_s,
+    row = StorageRow(**common, icc_bytes=len(icc or b""), stored_bytes=len(source) + sum(len(c.data) for c in copies), write_s=write_s,
                      reads={**{c.scale: len(c.data) for c in copies}, 1.0: len(source)},
                      scores={c.scale: c.score for c in copies}, qualities={c.scale: c.quality for c in copies})
     return Measured(row, {c.scale: c.data for c in copies}, {f"@{pct(c.scale)}.jpg": c.data for c in copies})

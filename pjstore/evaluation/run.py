@@ -82,7 +82,7 @@ def run(corpus: Path, out: Path, *, workers: int = 1, limit: int | None = None, 
     target = QualityTarget()  # the dissertation's: PSNR >= 32 dB at 10, 25 and 50%
     out.mkdir(parents=True, exist_ok=True)
     config = Config(ready, target, repeats, budget_s, out / STORED_DIR if keep_stored else None)
-    names = [f.relative_to(corpus).as_posix() if f.is_relative_to(corpus) else f.name for f in files]
+    names = [f.relative_to(corpus).as_posix() for f in files]
     results = sorted(_map(files, names, config, workers), key=lambda r: r.image)
 
     write_csv(out / STORAGE_CSV, storage_columns(target.scales),

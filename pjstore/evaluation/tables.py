@@ -32,7 +32,7 @@ class StorageRow:
     width: int
     height: int
     source_bytes: int
-    icc_bytes: int  # the source's ICC profile, kept by every scheme (see static_copies)
+    icc_bytes: int  # ICC profile bytes in each file the scheme serves at a scaled size (see static_copies)
     stored_bytes: int  # everything the scheme keeps for this image
     write_s: float  # ingest time: what the scheme does to an upload before storing it
     reads: dict[float, int]  # scale -> bytes read to serve it; 1.0 included
