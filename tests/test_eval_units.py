@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -25,9 +27,13 @@ def test_static_copies_are_at_the_lowest_passing_quality(kinds, kind):
         assert copy.meets == (copy.score >= threshold)
         if not copy.meets:
             assert copy.quality == 100
-        elif copy.quality > 1:  # one quality step lower misses
-            lower = encode(Image.fromarray(reference.at(reference.size(copy.scale))), copy.quality - 1, icc)
+        elif copy.quality > 1:  # one quality step lower, same chroma, misses
+            lower = encode(Image.fromarray(reference.at(reference.size(copy.scale))), copy.quality - 1, icc,
+                           copy.subsampling)
             assert contract_psnr(source, lower, copy.scale) < threshold
+        with Image.open(io.BytesIO(copy.data)) as im:
+            luma, chroma = im.layer[0], im.layer[1]
+            assert (luma[1] > chroma[1]) == (copy.subsampling == "4:2:0")
 
 
 def test_copies_keep_an_rgb_sources_profile_only(kinds):

@@ -50,7 +50,8 @@ def _static(source: bytes, target: QualityTarget, common: dict) -> Measured:
     write_s = time.perf_counter() - start
     row = StorageRow(**common, icc_bytes=len(icc or b""), stored_bytes=len(source) + sum(len(c.data) for c in copies), write_s=write_s,
                      reads={**{c.scale: len(c.data) for c in copies}, 1.0: len(source)},
-                     scores={c.scale: c.score for c in copies}, qualities={c.scale: c.quality for c in copies})
+                     scores={c.scale: c.score for c in copies}, qualities={c.scale: c.quality for c in copies},
+                     chroma={c.scale: c.subsampling for c in copies})
     return Measured(row, {c.scale: c.data for c in copies}, {f"@{pct(c.scale)}.jpg": c.data for c in copies})
 
 
@@ -59,7 +60,7 @@ def _baseline(source: bytes, target: QualityTarget, common: dict) -> Measured:
     # which is the reference itself: its score is infinite by definition of the contract.
     row = StorageRow(**common, stored_bytes=len(source), write_s=0.0,
                      reads={s: len(source) for s in (*target.scales, 1.0)},
-                     scores={s: math.inf for s in target.scales}, qualities={})
+                     scores={s: math.inf for s in target.scales}, qualities={}, chroma={})
     return Measured(row, {s: source for s in target.scales}, {})
 
 
@@ -70,7 +71,8 @@ def _progressive(source: bytes, scheme: Scheme, target: QualityTarget, common: d
     blob, entries = prepared.blob, prepared.record.offsets.entries
     row = StorageRow(**common, stored_bytes=len(blob), write_s=write_s,
                      reads={e.scale: e.offset for e in entries},
-                     scores={e.scale: e.score for e in entries if e.scale in target.scales}, qualities={})
+                     scores={e.scale: e.score for e in entries if e.scale in target.scales}, qualities={},
+                     chroma={})
     # As the read path serves it: the prefix, closed by EOI unless it is the whole file.
     served = {e.scale: blob[: e.offset] + (EOI if e.offset < len(blob) else b"")
               for e in entries if e.scale in target.scales}

@@ -156,8 +156,10 @@ def _reads(data: dict[str, SchemeData], scales: tuple[float, ...], thresholds: n
         f"Static copies carry the source's ICC profile, as pjstore's prefixes and renditions do (images with "
         f"one: {with_icc}); without it the static reads would be "
         + "/".join(f"{x:.3f}" for x in no_icc.mean(axis=0))
-        + f". Static copies at quality 100: {flagged}; those still under the threshold are the ones counted "
-        "above (kept at 100 and flagged, as in the dissertation).",
+        + f". The static search tries 4:4:4 and 4:2:0 chroma and keeps the smaller passing copy: 4:4:4 won "
+        f"{int(static.full_chroma.sum())} of {static.full_chroma.size} copies. Copies at quality 100: {flagged}; "
+        "those still under the threshold are the ones counted above (kept at 100 and flagged, as in the "
+        "dissertation).",
     ])
 
 

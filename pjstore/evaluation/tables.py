@@ -38,6 +38,7 @@ class StorageRow:
     reads: dict[float, int]  # scale -> bytes read to serve it; 1.0 included
     scores: dict[float, float]  # scale -> PSNR of what was read (inf: identical to the reference)
     qualities: dict[float, int]  # scale -> JPEG quality of a static copy; empty for other schemes
+    chroma: dict[float, str]  # scale -> chroma subsampling of a static copy; empty for other schemes
 
     def record(self, scales: tuple[float, ...]) -> dict:
         row = {"image": self.image, "scheme": self.scheme, "width": self.width, "height": self.height,
@@ -49,13 +50,15 @@ class StorageRow:
             row[f"psnr_{pct(s)}"] = _number(self.scores[s])
         for s in scales:
             row[f"quality_{pct(s)}"] = self.qualities.get(s, "")
+        for s in scales:
+            row[f"chroma_{pct(s)}"] = self.chroma.get(s, "")
         return row
 
 
 def storage_columns(scales: tuple[float, ...]) -> list[str]:
     return (["image", "scheme", "width", "height", "source_bytes", "icc_bytes", "stored_bytes", "write_s"]
             + [f"read_{pct(s)}" for s in (*scales, 1.0)] + [f"psnr_{pct(s)}" for s in scales]
-            + [f"quality_{pct(s)}" for s in scales])
+            + [f"quality_{pct(s)}" for s in scales] + [f"chroma_{pct(s)}" for s in scales])
 
 
 @dataclass(frozen=True)
