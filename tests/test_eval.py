@@ -17,6 +17,7 @@ from pjstore.cli import main
 from pjstore.evaluation import compute_cost, schemes
 from pjstore.evaluation.tables import storage_columns, timing_columns
 from pjstore.quality.contract import EOI, QualityTarget
+from pjstore.read_path.pipeline import transcode
 
 from conftest import contract_psnr
 
@@ -142,6 +143,25 @@ def test_every_read_meets_the_threshold_by_decoding(run):
             if r["scheme"] == "static" and int(r[f"quality_{pct(s)}"]) == 100:
                 continue  # flagged: even quality 100 may miss the threshold, and is recorded as such
             assert got >= THRESHOLD, (r["image"], r["scheme"], s)
+
+
+def test_served_quality_is_that_of_the_file_the_user_receives(run):
+    corpus, out = run
+    for r in rows(out / "storage.csv"):
+        source = (corpus / r["image"]).read_bytes()
+        for s in SCALES:
+            served = float(r[f"served_psnr_{pct(s)}"])
+            if r["scheme"] == "static":
+                assert served == float(r[f"psnr_{pct(s)}"]), "the copy is what is served"
+                continue
+            if r["scheme"] == "baseline":
+                read = source
+            else:
+                blob = (out / "stored" / r["scheme"] / f"{r['image']}.jpg").read_bytes()
+                n = int(r[f"read_{pct(s)}"])
+                read = blob[:n] + (EOI if n < len(blob) else b"")
+            size = (max(1, round(int(r["width"]) * s)), max(1, round(int(r["height"]) * s)))
+            assert contract_psnr(source, transcode(read, size)[0], s) == pytest.approx(served, abs=1e-3)
 
 
 def test_progressive_prefixes_never_exceed_the_stored_file(run):

@@ -26,7 +26,8 @@ class SchemeData:
     stored: np.ndarray  # (n,) bytes kept
     write_s: np.ndarray  # (n,) ingest seconds
     reads: np.ndarray  # (n, k+1) bytes read per scale, the last column the whole image
-    scores: np.ndarray  # (n, k) PSNR reached per scale (inf: lossless)
+    scores: np.ndarray  # (n, k) PSNR of the bytes read per scale (inf: lossless)
+    served_scores: np.ndarray  # (n, k) PSNR of the file the user receives
     qualities: np.ndarray  # (n, k) static copies' JPEG quality, nan for other schemes
     full_chroma: np.ndarray  # (n, k) static copies kept at 4:4:4 (False for other schemes)
 
@@ -47,7 +48,8 @@ def load_storage(rows: list[dict[str, str]], scales: tuple[float, ...]) -> dict[
 
         out[scheme.name] = SchemeData(scheme, tuple(r["image"] for r in mine), col("source_bytes"),
                                       col("icc_bytes"), col("stored_bytes"), col("write_s"),
-                                      cols("read", (*scales, 1.0)), cols("psnr", scales), cols("quality", scales),
+                                      cols("read", (*scales, 1.0)), cols("psnr", scales), cols("served_psnr", scales),
+                                      cols("quality", scales),
                                       np.array([[r[f"chroma_{pct(s)}"] == "4:4:4" for s in scales] for r in mine]))
     images = {d.images for d in out.values()}
     if len(images) > 1:

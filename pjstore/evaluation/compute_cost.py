@@ -51,7 +51,7 @@ def _vips_thumbnail(source: bytes, size: tuple[int, int]) -> bytes:
 
 def measure(image: str, source: bytes, prefix_scheme: str, prefixes: dict[float, bytes],
             static_copies: dict[float, bytes], repeats: int, budget_s: float) -> tuple[TimingRow, ...]:
-    """Per scale of `prefixes` (the served bytes of `prefix_scheme`), median seconds of every variant."""
+    """Per scale of `prefixes` (the bytes `prefix_scheme` reads for it), median seconds of every variant."""
     with Image.open(io.BytesIO(source)) as im:
         width, height = im.size
     rows = []

@@ -4,6 +4,10 @@ Every figure comes from the scheme really handling the upload: pjstore's `prepar
 progressive schemes (offsets verified by decoding at ingest), the static copies' own search, and
 the source bytes for the dynamic baseline. Besides its CSV row, each scheme hands back the exact
 bytes a request for each scale reads, which the compute timing then decodes.
+
+Two qualities are recorded per scale: that of the bytes read (what the offsets are chosen by) and
+that of the file the user finally receives: the static copy itself, or for the dynamic schemes
+the read path's baseline re-encode of what was read, which adds its own loss.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from __future__ import annotations
 import io
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 
 from PIL import Image
 
@@ -19,28 +24,34 @@ from pjstore.evaluation.schemes import BASELINE, STATIC, Scheme
 from pjstore.evaluation.static_copies import icc_profile, make_copies
 from pjstore.evaluation.tables import StorageRow, pct
 from pjstore.ingest import IngestOptions, prepare
-from pjstore.quality.contract import EOI, QualityTarget, Reference
+from pjstore.quality.contract import EOI, QualityTarget, Reference, decode_rgb
+from pjstore.read_path.pipeline import transcode
 
 
 @dataclass(frozen=True)
 class Measured:
     row: StorageRow
-    served: dict[float, bytes]  # scale -> the bytes a request for it reads (a prefix closed by EOI)
+    read_data: dict[float, bytes]  # scale -> the bytes a request for it reads (a prefix closed by EOI)
     files: dict[str, bytes]  # what the scheme stores beyond the source, by file-name suffix
 
 
-def measure(image: str, source: bytes, scheme: Scheme, target: QualityTarget) -> Measured:
+def measure(image: str, source: bytes, scheme: Scheme, reference: Reference) -> Measured:
+    """`reference` only grades the served files; each scheme's write work makes its own, and is timed."""
+    target = reference.target
     with Image.open(io.BytesIO(source)) as im:
         width, height = im.size
         source_icc = len(im.info.get("icc_profile") or b"")
     common = dict(image=image, scheme=scheme.name, width=width, height=height, source_bytes=len(source))
     if scheme == STATIC:  # by value: schemes arrive pickled in worker processes
-        return _static(source, target, common)
-    # pjstore keeps the profile in the stored file (hence in every prefix); the source has it anyway
-    common["icc_bytes"] = source_icc
-    if scheme == BASELINE:
-        return _baseline(source, target, common)
-    return _progressive(source, scheme, target, common)
+        m = _static(source, target, common)
+        served = m.row.scores  # the copy is the served file
+    else:
+        # pjstore keeps the profile in the stored file (hence in every prefix); the source has it anyway
+        common["icc_bytes"] = source_icc
+        m = (_baseline if scheme == BASELINE else partial(_progressive, scheme=scheme))(source, target, common)
+        served = {s: reference.score(decode_rgb(transcode(data, reference.size(s))[0]), s)
+                  for s, data in m.read_data.items()}
+    return replace(m, row=replace(m.row, served_scores=served))
 
 
 def _static(source: bytes, target: QualityTarget, common: dict) -> Measured:
@@ -64,7 +75,7 @@ def _baseline(source: bytes, target: QualityTarget, common: dict) -> Measured:
     return Measured(row, {s: source for s in target.scales}, {})
 
 
-def _progressive(source: bytes, scheme: Scheme, target: QualityTarget, common: dict) -> Measured:
+def _progressive(source: bytes, target: QualityTarget, common: dict, scheme: Scheme) -> Measured:
     start = time.perf_counter()
     prepared = prepare(source, IngestOptions(scheme=scheme.pjstore_scheme, target=target))
     write_s = time.perf_counter() - start
@@ -74,6 +85,6 @@ def _progressive(source: bytes, scheme: Scheme, target: QualityTarget, common: d
                      scores={e.scale: e.score for e in entries if e.scale in target.scales}, qualities={},
                      chroma={})
     # As the read path serves it: the prefix, closed by EOI unless it is the whole file.
-    served = {e.scale: blob[: e.offset] + (EOI if e.offset < len(blob) else b"")
-              for e in entries if e.scale in target.scales}
-    return Measured(row, served, {".jpg": blob})
+    read_data = {e.scale: blob[: e.offset] + (EOI if e.offset < len(blob) else b"")
+                 for e in entries if e.scale in target.scales}
+    return Measured(row, read_data, {".jpg": blob})

@@ -76,7 +76,7 @@ def _header(info: dict, data: dict[str, SchemeData]) -> str:
         f"{info['cpus']} cores (pjstore {v['pjstore_git']}, Python {v['python']}, Pillow {v['pillow']} with "
         f"libjpeg-turbo {v['libjpeg_turbo']}, libvips {v['libvips'] or 'absent'}).",
         "",
-        "Quality contract (pjstore's, for every scheme): the served image, resized with Pillow LANCZOS, "
+        "Quality contract (pjstore's, for every scheme): what a request reads, decoded and resized with Pillow LANCZOS, "
         f"reaches {info['metric'].upper()} >= {'/'.join(f'{t:g}' for t in info['thresholds'])} dB at "
         f"{'/'.join(pct(s) + '%' for s in info['scales'])} against the source decoded and resized the same way.",
         "",
@@ -132,12 +132,13 @@ def _reads(data: dict[str, SchemeData], scales: tuple[float, ...], thresholds: n
     for name, ref in REFERENCE_READS.items():
         rows.append([f"*reference {BY_NAME[name].label}*"] + [f"*{r:.3f}*" for r in ref] + ["", "", ""])
 
-    qhead = ["scheme"] + [f"PSNR @{pct(s)}% mean / min" for s in scales] + ["below threshold"]
+    qhead = ["scheme", "PSNR of"] + [f"@{pct(s)}% mean / min" for s in scales] + ["images below threshold"]
     qrows = []
-    for name, d in data.items():
-        st = aggregate.score_stats(d.scores, thresholds)
-        cells = ["lossless (inf)" if np.isnan(m) else f"{m:.2f} / {lo:.2f} dB" for m, lo in zip(st.mean, st.min)]
-        qrows.append([BY_NAME[name].label] + cells + [" / ".join(str(int(b)) for b in st.below)])
+    for what, field in (("bytes read", "scores"), ("file received", "served_scores")):
+        for name, d in data.items():
+            st = aggregate.score_stats(getattr(d, field), thresholds)
+            cells = ["lossless (inf)" if np.isnan(m) else f"{m:.2f} / {lo:.2f} dB" for m, lo in zip(st.mean, st.min)]
+            qrows.append([BY_NAME[name].label, what] + cells + [" / ".join(str(int(b)) for b in st.below)])
 
     static = data[STATIC.name]
     with_icc = int((static.icc > 0).sum())
@@ -152,6 +153,11 @@ def _reads(data: dict[str, SchemeData], scales: tuple[float, ...], thresholds: n
         _table(head, rows),
         "",
         _table(qhead, qrows),
+        "",
+        "*bytes read* is what the offsets (and the static quality search) are chosen by; *file received* is "
+        "what the user gets: the static copy itself, or for the dynamic schemes the read path's baseline "
+        "re-encode (`transcode`, its default quality and Pillow's default chroma subsampling), which adds its own "
+        "loss on top.",
         "",
         f"Static copies carry the source's ICC profile, as pjstore's prefixes and renditions do (images with "
         f"one: {with_icc}); without it the static reads would be "

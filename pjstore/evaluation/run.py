@@ -29,7 +29,7 @@ from pjstore.errors import PjstoreError
 from pjstore.evaluation import compute_cost, measure_storage, schemes
 from pjstore.evaluation.tables import (STORAGE_CSV, TIMING_CSV, StorageRow, TimingRow, storage_columns,
                                        timing_columns, write_csv)
-from pjstore.quality.contract import QualityTarget
+from pjstore.quality.contract import QualityTarget, Reference
 
 RUN_JSON = "run.json"
 STORED_DIR = "stored"
@@ -56,7 +56,8 @@ def evaluate(path: Path, name: str, config: Config) -> ImageResult:
     """All measurements of one image; an image some scheme rejects is left out of every scheme."""
     try:
         source = path.read_bytes()
-        measured = {s.name: measure_storage.measure(name, source, s, config.target) for s in config.schemes}
+        reference = Reference.from_source(source, config.target)
+        measured = {s.name: measure_storage.measure(name, source, s, reference) for s in config.schemes}
     except (PjstoreError, OSError) as exc:  # Pillow's UnidentifiedImageError is an OSError
         return ImageResult(name, error=f"{type(exc).__name__}: {exc}")
     if config.keep_dir is not None:
@@ -66,8 +67,8 @@ def evaluate(path: Path, name: str, config: Config) -> ImageResult:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
     prefix_scheme = schemes.CUSTOM.name if schemes.CUSTOM.name in measured else schemes.PROGRESSIVE.name
-    timing = compute_cost.measure(name, source, prefix_scheme, measured[prefix_scheme].served,
-                                  measured[schemes.STATIC.name].served, config.repeats, config.budget_s)
+    timing = compute_cost.measure(name, source, prefix_scheme, measured[prefix_scheme].read_data,
+                                  measured[schemes.STATIC.name].read_data, config.repeats, config.budget_s)
     return ImageResult(name, tuple(m.row for m in measured.values()), timing)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 STORAGE_CSV = "storage.csv"
@@ -39,6 +39,8 @@ class StorageRow:
     scores: dict[float, float]  # scale -> PSNR of what was read (inf: identical to the reference)
     qualities: dict[float, int]  # scale -> JPEG quality of a static copy; empty for other schemes
     chroma: dict[float, str]  # scale -> chroma subsampling of a static copy; empty for other schemes
+    served_scores: dict[float, float] = field(default_factory=dict)  # scale -> PSNR of the file the user
+    # receives (measure_storage fills it in once the scheme's own work is done)
 
     def record(self, scales: tuple[float, ...]) -> dict:
         row = {"image": self.image, "scheme": self.scheme, "width": self.width, "height": self.height,
@@ -49,6 +51,8 @@ class StorageRow:
         for s in scales:
             row[f"psnr_{pct(s)}"] = _number(self.scores[s])
         for s in scales:
+            row[f"served_psnr_{pct(s)}"] = _number(self.served_scores[s])
+        for s in scales:
             row[f"quality_{pct(s)}"] = self.qualities.get(s, "")
         for s in scales:
             row[f"chroma_{pct(s)}"] = self.chroma.get(s, "")
@@ -58,6 +62,7 @@ class StorageRow:
 def storage_columns(scales: tuple[float, ...]) -> list[str]:
     return (["image", "scheme", "width", "height", "source_bytes", "icc_bytes", "stored_bytes", "write_s"]
             + [f"read_{pct(s)}" for s in (*scales, 1.0)] + [f"psnr_{pct(s)}" for s in scales]
+            + [f"served_psnr_{pct(s)}" for s in scales]
             + [f"quality_{pct(s)}" for s in scales] + [f"chroma_{pct(s)}" for s in scales])
 
 
