@@ -16,7 +16,6 @@ import io
 import math
 import time
 from dataclasses import dataclass, replace
-from functools import partial
 
 from PIL import Image
 
@@ -48,7 +47,7 @@ def measure(image: str, source: bytes, scheme: Scheme, reference: Reference) -> 
     else:
         # pjstore keeps the profile in the stored file (hence in every prefix); the source has it anyway
         common["icc_bytes"] = source_icc
-        m = (_baseline if scheme == BASELINE else partial(_progressive, scheme=scheme))(source, target, common)
+        m = _baseline(source, target, common) if scheme == BASELINE else _progressive(source, scheme, target, common)
         served = {s: reference.score(decode_rgb(transcode(data, reference.size(s))[0]), s)
                   for s, data in m.read_data.items()}
     return replace(m, row=replace(m.row, served_scores=served))
@@ -59,7 +58,8 @@ def _static(source: bytes, target: QualityTarget, common: dict) -> Measured:
     icc = icc_profile(source)
     copies = make_copies(Reference.from_source(source, target), icc)
     write_s = time.perf_counter() - start
-    row = StorageRow(**common, icc_bytes=len(icc or b""), stored_bytes=len(source) + sum(len(c.data) for c in copies), write_s=write_s,
+    row = StorageRow(**common, icc_bytes=len(icc or b""), write_s=write_s,
+                     stored_bytes=len(source) + sum(len(c.data) for c in copies),
                      reads={**{c.scale: len(c.data) for c in copies}, 1.0: len(source)},
                      scores={c.scale: c.score for c in copies}, qualities={c.scale: c.quality for c in copies},
                      chroma={c.scale: c.subsampling for c in copies})
@@ -75,7 +75,7 @@ def _baseline(source: bytes, target: QualityTarget, common: dict) -> Measured:
     return Measured(row, {s: source for s in target.scales}, {})
 
 
-def _progressive(source: bytes, target: QualityTarget, common: dict, scheme: Scheme) -> Measured:
+def _progressive(source: bytes, scheme: Scheme, target: QualityTarget, common: dict) -> Measured:
     start = time.perf_counter()
     prepared = prepare(source, IngestOptions(scheme=scheme.pjstore_scheme, target=target))
     write_s = time.perf_counter() - start

@@ -76,7 +76,8 @@ def _header(info: dict, data: dict[str, SchemeData]) -> str:
         f"{info['cpus']} cores (pjstore {v['pjstore_git']}, Python {v['python']}, Pillow {v['pillow']} with "
         f"libjpeg-turbo {v['libjpeg_turbo']}, libvips {v['libvips'] or 'absent'}).",
         "",
-        "Quality contract (pjstore's, for every scheme): what a request reads, decoded and resized with Pillow LANCZOS, "
+        "Quality contract (pjstore's, for every scheme): what a request reads, decoded and resized with Pillow "
+        "LANCZOS, "
         f"reaches {info['metric'].upper()} >= {'/'.join(f'{t:g}' for t in info['thresholds'])} dB at "
         f"{'/'.join(pct(s) + '%' for s in info['scales'])} against the source decoded and resized the same way.",
         "",
@@ -228,9 +229,9 @@ def _workload_text(w: Workload, scales: tuple[float, ...]) -> str:
 
 def _at_scale(projected: dict[str, Projection], w: Workload, scales: tuple[float, ...]) -> str:
     base, static = projected[BASELINE.name], projected[STATIC.name]
-    rows = [[BY_NAME[n].label, f"{p.stored_bytes / 1e12:.3f}", f"{(1 - p.stored_bytes / static.stored_bytes) * 100:.1f}%",
-             f"{p.read_bytes / 1e12:.2f}", f"{(1 - p.read_bytes / base.read_bytes) * 100:.1f}%"]
-            for n, p in projected.items()]
+    rows = [[BY_NAME[n].label, f"{p.stored_bytes / 1e12:.3f}",
+             f"{(1 - p.stored_bytes / static.stored_bytes) * 100:.1f}%", f"{p.read_bytes / 1e12:.2f}",
+             f"{(1 - p.read_bytes / base.read_bytes) * 100:.1f}%"] for n, p in projected.items()]
     return "\n".join([
         "## 5. At an image host's scale (`projection.png`)",
         "",
