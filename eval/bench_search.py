@@ -23,7 +23,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import argparse  # noqa: E402
 import ast  # noqa: E402
 import csv  # noqa: E402
-import io  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -31,15 +30,14 @@ from dataclasses import fields, replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pjstore.evaluation.static_copies import icc_profile, make_copies  # noqa: E402
 from pjstore.ingest import IngestOptions, prepare  # noqa: E402
 from pjstore.offset_map import OffsetMap  # noqa: E402
 from pjstore.record import ImageRecord  # noqa: E402
-from pjstore.quality.contract import QualityTarget, Reference, decode_rgb  # noqa: E402
-from pjstore.quality.metrics import METRICS  # noqa: E402
+from pjstore.quality.contract import QualityTarget, Reference  # noqa: E402
 from pjstore.scan_search.options import SearchOptions  # noqa: E402
 
 
@@ -50,28 +48,9 @@ def ingest_with(src: bytes, options: IngestOptions) -> tuple[ImageRecord, bytes]
 
 
 def static_sizes(src: bytes, target: QualityTarget) -> list[tuple[int, float]]:
-    """Per scale: (bytes, score) of the smallest-quality pre-resized baseline meeting the threshold."""
-    ref = Reference.from_source(src, target)
-    out = []
-    for scale, threshold in zip(target.scales, target.thresholds):
-        size = ref.size(scale)
-        want = ref.at(size)
-
-        def encode(q: int) -> tuple[int, float]:
-            buf = io.BytesIO()
-            Image.fromarray(want).save(buf, "JPEG", quality=q)
-            got = np.asarray(decode_rgb(buf.getvalue()))
-            return len(buf.getvalue()), METRICS[target.metric](want, got)
-
-        lo, hi = 1, 100  # binary search for the lowest passing quality (100 if none passes)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if encode(mid)[1] >= threshold:
-                hi = mid
-            else:
-                lo = mid + 1
-        out.append(encode(lo))
-    return out
+    """Per scale: (bytes, score) of the static scheme's pre-resized copy (pjstore.evaluation)."""
+    copies = make_copies(Reference.from_source(src, target), icc_profile(src))
+    return [(len(c.data), c.score) for c in copies]
 
 
 def parse_variant(text: str) -> tuple[str, SearchOptions]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from pjstore.batch.outcome import Outcome, Status
 from pjstore.batch.pool import LocalPool
 from pjstore.batch.progress import Progress
 from pjstore.batch.report import FailureReport, failure_row
+from pjstore.corpus import walk
 from pjstore.errors import InvalidRequest, NotFound, PjstoreError
 from pjstore.ingest import DEFAULT_MAX_PIXELS, DEFAULT_SCHEME, SCHEMES, IngestOptions
 from pjstore.quality.contract import QualityTarget
@@ -24,9 +26,6 @@ from pjstore.read_path.encode import DEFAULT_QUALITY
 from pjstore.read_path.pipeline import render
 from pjstore.scan_search.options import OBJECTIVES, SearchOptions
 from pjstore.storage import DEFAULT_LOCATION, ENV_VAR, Storage, open_storage
-
-JPEG_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif"}
-
 
 @click.group()
 @click.option("--store", "location", envvar=ENV_VAR, default=DEFAULT_LOCATION, show_default=True,
@@ -57,17 +56,6 @@ def _target(scales: str, threshold: str, metric: str) -> QualityTarget:
         return QualityTarget(scale_values, thresholds, metric)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-
-
-def _walk(paths: tuple[str, ...]) -> list[Path]:
-    """Named files as given; directories walked for JPEG-named files, in sorted order."""
-    found: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in JPEG_SUFFIXES)
-        else:
-            found.append(p)
-    return found
 
 
 def _resolve(store: Storage, text: str) -> str:
@@ -125,7 +113,7 @@ def ingest_cmd(ctx, paths, scheme, scales, threshold, metric, max_pixels, c_dept
         raise click.UsageError("give --workers or --dask-scheduler, not both")
     search = SearchOptions(c_depth=c_depth, a_depth=a_depth, objective=objective)
     options = IngestOptions(scheme, _target(scales, threshold, metric), max_pixels, search=search)
-    files = _walk(paths)
+    files = walk(paths)
     with contextlib.ExitStack() as stack:
         store = stack.enter_context(_store(ctx))
         runner = stack.enter_context(_runner(workers, dask_scheduler))
@@ -270,7 +258,7 @@ def demo(ctx, corpus, scheme) -> None:
 
     with _store(ctx) as store:
         with LocalPool() as runner:
-            run_batch(store, _walk((corpus,)), IngestOptions(scheme), runner, keep)
+            run_batch(store, walk((corpus,)), IngestOptions(scheme), runner, keep)
         report_reads(store, stored)
 
 
@@ -310,3 +298,49 @@ def fsck(ctx, repair) -> None:
 
 if __name__ == "__main__":
     main()
+@main.command("eval")
+@click.argument("corpus", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", default="eval/results", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Where the CSVs, summary.md and figures go.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N images (sorted by path).")
+@click.option("--repeats", type=click.IntRange(min=3), default=15, show_default=True,
+              help="Timing rounds per image and size (medians).")
+@click.option("--keep-stored", is_flag=True, help="Also write what each scheme stores, under OUT/stored/.")
+@click.option("--images", type=click.IntRange(min=1), default=1_000_000, show_default=True,
+              help="Projection: images the host keeps.")
+@click.option("--requests-per-image", type=click.FloatRange(min=0), default=50, show_default=True,
+              help="Projection: uncached requests per image.")
+@click.option("--mix", default="0.5,0.3,0.15,0.05", show_default=True,
+              help="Projection: share of requests at each size (10,25,50%, then the whole image).")
+@click.option("--report-only", is_flag=True, help="Redraw summary.md and the figures from OUT's CSVs; measure nothing.")
+def eval_cmd(corpus, out, workers, limit, repeats, keep_stored, images, requests_per_image, mix, report_only) -> None:
+    """Evaluate the storage schemes of the dissertation's Table 3 on CORPUS (capacity, reads, compute, cost)."""
+    from pjstore.evaluation.projection import Workload
+    from pjstore.evaluation.report import write_report
+    from pjstore.evaluation.run import run
+
+    shares = _floats(mix, "--mix")
+    if len(shares) != len(DEFAULT_SCALES) + 1:
+        raise click.BadParameter(f"give {len(DEFAULT_SCALES) + 1} shares: one per size, then the whole image")
+    try:
+        workload = Workload(images, requests_per_image, shares)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if not report_only:
+        if corpus is None:
+            raise click.UsageError("give CORPUS (or --report-only to redraw an earlier run)")
+        try:
+            info = run(corpus, out, workers=workers, limit=limit, repeats=repeats, keep_stored=keep_stored,
+                       command=_invocation())
+        except PjstoreError as exc:
+            _fail(exc)
+        click.echo(f"measured {info['images']} images in {info['wall_s']:.0f} s", err=True)
+    click.echo(f"wrote {write_report(out, workload)}", err=True)
+
+
+def _invocation() -> str:
+    """The command line as typed, for the record (`pjstore ...` or `python eval/run_eval.py ...`)."""
+    program = Path(sys.argv[0])
+    head = ["python", sys.argv[0]] if program.suffix == ".py" else [program.name]
+    return shlex.join(head + sys.argv[1:])

@@ -30,6 +30,13 @@ def render(store: Storage, image_id: str, *, scale: float | None = None, width: 
     record = store.info(ids.validate(image_id))
     chosen = select.by_scale(record, scale) if scale is not None else select.by_size(record, width, height)
     prefix = read_prefix(store, record.id, chosen.entry.offset, record.stored_bytes)
-    image, icc = to_display(decode(prefix, chosen.size, dct_scaling))
-    image = orient(resize(image, chosen.size), record.orientation)
-    return Rendition(encode(image, quality, icc), image.width, image.height, chosen.entry.offset, chosen.entry.scale)
+    data, (w, h) = transcode(prefix, chosen.size, record.orientation, quality, dct_scaling)
+    return Rendition(data, w, h, chosen.entry.offset, chosen.entry.scale)
+
+
+def transcode(jpeg: bytes, size: tuple[int, int], orientation: int = 1, quality: int = DEFAULT_QUALITY,
+              dct_scaling: bool = False) -> tuple[bytes, tuple[int, int]]:
+    """The serving work on bytes already read (no storage): a baseline JPEG and its upright size."""
+    image, icc = to_display(decode(jpeg, size, dct_scaling))
+    image = orient(resize(image, size), orientation)
+    return encode(image, quality, icc), image.size

@@ -1,0 +1,72 @@
+"""Figure 10: the compute cost of serving a scale from a progressive prefix, and its alternatives.
+
+Server side, each producing the same thing (an exact-size baseline JPEG at the read path's
+quality): pjstore's read path on the prefix and on the whole baseline source, each with and
+without libjpeg's DCT-domain downscaling (Pillow `draft`), and libvips' thumbnail of the source
+(shrink-on-load, the fast path of a typical dynamic resizer). Client side (the prefix sent to the
+browser as is): decoding the prefix against decoding the static baseline's pre-resized copy.
+Orientation is left out of every variant alike.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from functools import partial
+
+from PIL import Image
+
+from pjstore.evaluation.tables import TimingRow
+from pjstore.evaluation.timing import median_seconds
+from pjstore.quality.sizes import target_size
+from pjstore.read_path.decode import decode
+from pjstore.read_path.encode import DEFAULT_QUALITY
+from pjstore.read_path.pipeline import transcode
+
+# One libvips thread, like Pillow, so the ratios compare work rather than cores (set before
+# libvips starts); no operation cache, or every repeat after the first would be a cache hit.
+os.environ.setdefault("VIPS_CONCURRENCY", "1")
+try:
+    import pyvips
+
+    pyvips.cache_set_max(0)
+    VIPS_ERROR = None
+except (ImportError, OSError) as exc:  # no wheel for this platform, or libvips missing
+    pyvips = None
+    VIPS_ERROR = f"{type(exc).__name__}: {exc}"
+
+SERVER = ("server_prefix", "server_prefix_dct", "server_source", "server_source_dct", "server_vips")
+CLIENT = ("client_prefix", "client_static")
+VARIANTS = SERVER + CLIENT
+
+
+def vips_version() -> str | None:
+    return None if pyvips is None else ".".join(str(pyvips.version(i)) for i in range(3))
+
+
+def _vips_thumbnail(source: bytes, size: tuple[int, int]) -> bytes:
+    thumb = pyvips.Image.thumbnail_buffer(source, size[0], height=size[1], size="force", no_rotate=True)
+    return thumb.write_to_buffer(".jpg", Q=DEFAULT_QUALITY, optimize_coding=True)
+
+
+def measure(image: str, source: bytes, prefix_scheme: str, prefixes: dict[float, bytes],
+            static_copies: dict[float, bytes], repeats: int, budget_s: float) -> tuple[TimingRow, ...]:
+    """Per scale of `prefixes` (the bytes `prefix_scheme` reads for it), median seconds of every variant."""
+    with Image.open(io.BytesIO(source)) as im:
+        width, height = im.size
+    rows = []
+    for scale, prefix in prefixes.items():
+        size = target_size(width, height, scale)
+        calls = {
+            "server_prefix": partial(transcode, prefix, size),
+            "server_prefix_dct": partial(transcode, prefix, size, dct_scaling=True),
+            "server_source": partial(transcode, source, size),
+            "server_source_dct": partial(transcode, source, size, dct_scaling=True),
+            "client_prefix": partial(decode, prefix, size),
+            "client_static": partial(decode, static_copies[scale], size),
+        }
+        if pyvips is not None:
+            calls["server_vips"] = partial(_vips_thumbnail, source, size)
+        seconds = median_seconds(calls, repeats, budget_s)
+        rows.append(TimingRow(image, scale, prefix_scheme, {v: seconds.get(v) for v in VARIANTS}))
+    return tuple(rows)

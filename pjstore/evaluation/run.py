@@ -1,0 +1,145 @@
+"""Measure a corpus: every image under every available scheme, over a process pool.
+
+Writes `storage.csv`, `timing.csv` (see tables) and `run.json` (what ran, on what, how long,
+which schemes or images were skipped and why) into the output directory; with `keep_stored`, also
+what each scheme stores per image under `stored/<scheme>/`, so any figure can be re-checked by
+decoding.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import platform
+import subprocess
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy
+import PIL
+from PIL import features
+from tqdm import tqdm
+
+from pjstore.corpus import walk
+from pjstore.errors import PjstoreError
+from pjstore.evaluation import compute_cost, measure_storage, schemes
+from pjstore.evaluation.tables import (STORAGE_CSV, TIMING_CSV, StorageRow, TimingRow, storage_columns,
+                                       timing_columns, write_csv)
+from pjstore.quality.contract import QualityTarget, Reference
+
+RUN_JSON = "run.json"
+STORED_DIR = "stored"
+
+
+@dataclass(frozen=True)
+class Config:
+    schemes: tuple[schemes.Scheme, ...]
+    target: QualityTarget
+    repeats: int  # timing rounds per image and scale
+    budget_s: float  # past this, timing stops after timing.MIN_ROUNDS rounds
+    keep_dir: Path | None  # where to keep stored files, if at all
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    image: str
+    storage: tuple[StorageRow, ...] = ()
+    timing: tuple[TimingRow, ...] = ()
+    error: str | None = None  # why the image was left out (it then has no rows at all)
+
+
+def evaluate(path: Path, name: str, config: Config) -> ImageResult:
+    """All measurements of one image; an image some scheme rejects is left out of every scheme."""
+    try:
+        source = path.read_bytes()
+        reference = Reference.from_source(source, config.target)
+        measured = {s.name: measure_storage.measure(name, source, s, reference) for s in config.schemes}
+    except (PjstoreError, OSError) as exc:  # Pillow's UnidentifiedImageError is an OSError
+        return ImageResult(name, error=f"{type(exc).__name__}: {exc}")
+    if config.keep_dir is not None:
+        for scheme, m in measured.items():
+            for suffix, data in m.files.items():
+                target = config.keep_dir / scheme / (name + suffix)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+    prefix_scheme = schemes.CUSTOM.name if schemes.CUSTOM.name in measured else schemes.PROGRESSIVE.name
+    timing = compute_cost.measure(name, source, prefix_scheme, measured[prefix_scheme].read_data,
+                                  measured[schemes.STATIC.name].read_data, config.repeats, config.budget_s)
+    return ImageResult(name, tuple(m.row for m in measured.values()), timing)
+
+
+def run(corpus: Path, out: Path, *, workers: int = 1, limit: int | None = None, repeats: int = 15,
+        budget_s: float = 2.0, keep_stored: bool = False, command: str = "") -> dict:
+    """Measure `corpus` into `out`; returns what run.json records."""
+    started = time.perf_counter()
+    files = walk((corpus,))[:limit]
+    ready, skipped = schemes.probe()
+    if schemes.STATIC not in ready or schemes.PROGRESSIVE not in ready:
+        raise PjstoreError(f"the static and progressive schemes are needed; skipped: {skipped}")
+    target = QualityTarget()  # the dissertation's: PSNR >= 32 dB at 10, 25 and 50%
+    out.mkdir(parents=True, exist_ok=True)
+    config = Config(ready, target, repeats, budget_s, out / STORED_DIR if keep_stored else None)
+    names = [f.relative_to(corpus).as_posix() for f in files]
+    results = sorted(_map(files, names, config, workers), key=lambda r: r.image)
+
+    write_csv(out / STORAGE_CSV, storage_columns(target.scales),
+              [row.record(target.scales) for r in results for row in r.storage])
+    write_csv(out / TIMING_CSV, timing_columns(compute_cost.VARIANTS),
+              [row.record() for r in results for row in r.timing])
+    info = {
+        "command": command,
+        "corpus": str(corpus),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "wall_s": round(time.perf_counter() - started, 1),
+        "workers": workers,
+        "cpus": os.cpu_count(),
+        "images": sum(r.error is None for r in results),
+        "errors": {r.image: r.error for r in results if r.error is not None},
+        "schemes": [s.name for s in ready],
+        "skipped_schemes": skipped,
+        "scales": list(target.scales),
+        "thresholds": list(target.thresholds),
+        "metric": target.metric,
+        "timing": {"repeats": repeats, "budget_s": budget_s, "vips_error": compute_cost.VIPS_ERROR},
+        "versions": _versions(),
+    }
+    (out / RUN_JSON).write_text(json.dumps(info, indent=2) + "\n")
+    return info
+
+
+def _map(files: list[Path], names: list[str], config: Config, workers: int):
+    """Yield results as they finish, with a progress bar that stays quiet when not on a TTY."""
+    bar = tqdm(total=len(files), unit="image", disable=None, desc="eval")
+    if workers <= 1:
+        for f, n in zip(files, names):
+            yield evaluate(f, n, config)
+            bar.update()
+    else:
+        # spawn, not fork: libvips has started threads in this process by now
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for future in as_completed([pool.submit(evaluate, f, n, config) for f, n in zip(files, names)]):
+                yield future.result()
+                bar.update()
+    bar.close()
+
+
+def _versions() -> dict:
+    repo = Path(__file__).resolve().parents[2]
+    try:
+        git = subprocess.run(["git", "-C", str(repo), "describe", "--always", "--dirty"], capture_output=True,
+                             text=True).stdout.strip() or None
+    except OSError:  # no git: an installed copy
+        git = None
+    return {
+        "pjstore_git": git,
+        "python": platform.python_version(),
+        "pillow": PIL.__version__,
+        "libjpeg_turbo": features.version("libjpeg_turbo"),
+        "numpy": numpy.__version__,
+        "libvips": compute_cost.vips_version(),
+        "machine": platform.machine(),
+    }
