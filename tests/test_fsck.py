@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 
 from pjstore.encoder.structure import parse
@@ -69,8 +70,11 @@ def _kill_runs(tmp_path, kinds, runs: int) -> None:
     for _ in range(runs):
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.3, 2.5))
+        children = psutil.Process(proc.pid).children(recursive=True)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        _, alive = psutil.wait_procs(children, timeout=10)
+        assert not alive, f"workers outlived their killed writer: {alive}"
         with LmdbStorage(location) as s:
             report = fsck(s)
             assert report.problems == (), report.problems

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
 import os
 import signal
-import sys
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Collection
 
 from pjstore.ingest import IngestOptions, Prepared, prepare
 
-_PR_SET_PDEATHSIG = 1
+_WATCH_SECONDS = 0.5
 
 
 def default_workers() -> int:
@@ -20,13 +20,21 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _init_worker() -> None:
+def _init_worker(writer: int) -> None:
     # Ctrl-C is the writer's to handle: it cancels queued work and lets running work finish,
     # instead of every worker dying mid-task with its own traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # If the writer is killed outright, nothing would ever tell idle workers to exit.
-    if sys.platform == "linux":
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    # If the writer is killed outright, nothing would ever tell idle workers to exit. A watchdog
+    # rather than prctl(PR_SET_PDEATHSIG): that is Linux-only and some sandboxed kernels accept
+    # it without ever sending the signal (seen here). Comparing with the writer's pid also
+    # catches a writer that died while this worker was still starting.
+    threading.Thread(target=_exit_when_orphaned, args=(writer,), daemon=True).start()
+
+
+def _exit_when_orphaned(writer: int) -> None:
+    while os.getppid() == writer:
+        time.sleep(_WATCH_SECONDS)
+    os._exit(1)
 
 
 class LocalPool:
@@ -34,7 +42,7 @@ class LocalPool:
         workers = workers or default_workers()
         # spawn: workers must not inherit the writer's open store (LMDB forbids use across fork).
         self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_init_worker)
+                                         initializer=_init_worker, initargs=(os.getpid(),))
         self.capacity = 2 * workers
 
     def submit(self, source: bytes, options: IngestOptions) -> Future[Prepared]:
