@@ -1,4 +1,4 @@
-"""The `pjstore` command line: ingest, info, get, export, ls, rm, and the demo main job."""
+"""The `pjstore` command line: ingest, info, get, export, ls, rm, serve, and the demo main job."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ import click
 
 from pjstore import ids
 from pjstore.errors import InvalidRequest, NotFound, PjstoreError
-from pjstore.ingest import DEFAULT_MAX_PIXELS, DEFAULT_SCHEME, SCHEMES, IngestOptions, ingest
+from pjstore.ingest import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_SCHEME, SCHEMES, IngestOptions, ingest
 from pjstore.quality.contract import QualityTarget
 from pjstore.quality.sizes import DEFAULT_SCALES
 from pjstore.read_path.encode import DEFAULT_QUALITY
 from pjstore.read_path.pipeline import render
+from pjstore.server.settings import API_KEY_ENV, ServerSettings
 from pjstore.storage import DEFAULT_LOCATION, ENV_VAR, Storage, open_storage
 
 JPEG_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif"}
@@ -214,9 +215,12 @@ def rm(ctx, image_ids) -> None:
 @main.command()
 @click.argument("corpus", required=False, type=click.Path(exists=True, file_okay=False))
 @click.option("--scheme", type=click.Choice(sorted(SCHEMES)), default=DEFAULT_SCHEME, show_default=True)
+@click.option("--serve/--no-serve", default=None,
+              help="Then serve the store over HTTP (default: when stdin is a terminal).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.pass_context
-def demo(ctx, corpus, scheme) -> None:
-    """The main job: ingest CORPUS (default: sample photos) and show bytes read per scale."""
+def demo(ctx, corpus, scheme, serve, port) -> None:
+    """The main job: ingest CORPUS (default: sample photos), show bytes read per scale, then serve."""
     from pjstore.samples import write_samples
 
     if corpus is None:
@@ -231,7 +235,36 @@ def demo(ctx, corpus, scheme) -> None:
             else:
                 stored.append(record.id)
         report_reads(store, stored)
+    if serve is None:
+        serve = sys.stdin.isatty()  # people at a terminal go on to the server; scripts and CI do not block
+    if serve:
+        _serve(ServerSettings(store=ctx.obj), "127.0.0.1", port, 1)
 
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Server processes sharing the store.")
+@click.option("--api-key", envvar=API_KEY_ENV, help=f"Require 'Bearer KEY' to upload or delete (or ${API_KEY_ENV}).")
+@click.option("--max-upload-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True)
+@click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True)
+@click.option("--quality", type=click.IntRange(1, 100), default=DEFAULT_QUALITY, show_default=True,
+              help="JPEG quality of served images.")
+@click.option("--prepare-workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes per server worker re-encoding uploads.")
+@click.pass_context
+def serve_cmd(ctx, host, port, workers, api_key, max_upload_bytes, max_pixels, quality, prepare_workers) -> None:
+    """Serve the store over HTTP (API docs at /docs, upload page and gallery at /)."""
+    _serve(ServerSettings(ctx.obj, api_key or None, max_upload_bytes, max_pixels, quality, prepare_workers),
+           host, port, workers)
+
+
+def _serve(settings: ServerSettings, host: str, port: int, workers: int) -> None:
+    from pjstore.server.run import serve  # the web stack loads only for this command
+
+    click.echo(f"serving {settings.store} at http://{host}:{port}/ (API docs at /docs); Ctrl-C stops", err=True)
+    serve(settings, host, port, workers)
 
 def report_reads(store: Storage, image_ids: list[str]) -> None:
     """Serve every image at every stored scale through the read path; print bytes read vs whole."""

@@ -1,0 +1,23 @@
+"""Starting the service: uvicorn with N worker processes over one store."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import uvicorn
+
+from pjstore.server.metrics import MULTIPROC_ENV
+from pjstore.server.settings import ServerSettings
+
+FACTORY = "pjstore.server.app:create_app"
+
+
+def serve(settings: ServerSettings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve until interrupted. Workers rebuild `settings` from the environment set here."""
+    os.environ.update(settings.to_env())
+    with tempfile.TemporaryDirectory(prefix="pjstore-metrics-") as metrics_dir:
+        if workers > 1:
+            # Before any worker imports prometheus_client: it picks file-backed values at import.
+            os.environ[MULTIPROC_ENV] = metrics_dir
+        uvicorn.run(FACTORY, factory=True, host=host, port=port, workers=workers, log_level="info")

@@ -1,0 +1,32 @@
+"""What request handlers share in one server process: settings, the open store, the ingest pool
+and the metrics. Built by the app's lifespan, so each worker process opens its own store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from pjstore.ingest import IngestOptions
+from pjstore.server.ingest_pool import IngestPool
+from pjstore.server.metrics import Metrics
+from pjstore.server.settings import ServerSettings
+from pjstore.storage import Storage
+
+
+@dataclass(frozen=True)
+class ServerState:
+    settings: ServerSettings
+    store: Storage
+    uploads: IngestPool
+    metrics: Metrics
+
+    @property
+    def ingest_options(self) -> IngestOptions:
+        """The CLI's defaults (scheme, quality target) under this server's limits."""
+        return IngestOptions(max_pixels=self.settings.max_pixels, max_bytes=self.settings.max_upload_bytes)
+
+
+def state(request: Request) -> ServerState:
+    """A dependency: this process's ServerState."""
+    return request.app.state.pjstore
