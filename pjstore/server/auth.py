@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from pjstore.server.errors import ApiError
-from pjstore.server.state import state
+from pjstore.server.state import ServerState, state
 
 
-def require_key(request: Request) -> None:
-    """A dependency: pass if no key is configured or the request carries `Bearer <key>`; else 401."""
-    key = state(request).settings.api_key
+async def require_key(request: Request, s: ServerState = Depends(state)) -> None:
+    """A dependency: pass if no key is configured or the request carries `Bearer <key>`; else 401.
+    Async so that FastAPI runs it on the event loop, not in its thread pool (it never blocks)."""
+    key = s.settings.api_key
     if key is None:
         return
     scheme, _, given = request.headers.get("authorization", "").partition(" ")

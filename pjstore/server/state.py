@@ -27,6 +27,7 @@ class ServerState:
         return IngestOptions(max_pixels=self.settings.max_pixels, max_bytes=self.settings.max_upload_bytes)
 
 
-def state(request: Request) -> ServerState:
-    """A dependency: this process's ServerState."""
+async def state(request: Request) -> ServerState:
+    """A dependency: this process's ServerState. Async because FastAPI would run a plain function
+    dependency in its thread pool, a thread hop per request for an attribute lookup."""
     return request.app.state.pjstore

@@ -1,0 +1,193 @@
+"""Benchmark: GET at each scale over HTTP against the same transcode called in-process.
+
+    python eval/bench_server.py [CORPUS_DIR] [--requests 400] [--concurrency 16] [--workers 2]
+
+Fills a temporary store with sample photos (or the JPEGs in CORPUS_DIR), starts `pjstore serve`
+on a free loopback port, and for each scale sends a fixed number of GETs from `--concurrency`
+concurrent httpx clients, then makes the same renditions with `render` in this process from as
+many threads. Prints requests/s and p50/p99 latency side by side, the server/in-process ratio and
+the error count, against the targets (>= 0.7x throughput, p99 <= 5x p50, no errors). Traffic goes
+to 127.0.0.1 only; the request count and `--max-seconds` bound the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from pjstore.cli import JPEG_SUFFIXES  # noqa: E402
+from pjstore.errors import PjstoreError  # noqa: E402
+from pjstore.ingest import ingest  # noqa: E402
+from pjstore.read_path.pipeline import render  # noqa: E402
+from pjstore.samples import write_samples  # noqa: E402
+from pjstore.storage import Storage, open_storage  # noqa: E402
+from serving import running_server  # noqa: E402
+
+SCALES = (0.1, 0.25, 0.5, 1.0)
+TARGET_RATIO = 0.7
+TARGET_TAIL = 5.0
+
+
+@dataclass(frozen=True)
+class Request:
+    image_id: str
+    scale: float
+    offset: int  # the X-Pjstore-Bytes-Read a correct response carries
+
+
+@dataclass(frozen=True)
+class Run:
+    """One side of one scale: how many requests, how long, their latencies, how many failed."""
+
+    seconds: float
+    latencies: tuple[float, ...]
+    errors: int
+
+    @property
+    def throughput(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def percentile(self, p: int) -> float:
+        return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1]
+
+
+def fill_store(store: Storage, corpus: Path, limit: int) -> list[str]:
+    """Ingest up to `limit` JPEGs from `corpus`; the ids stored."""
+    stored = []
+    paths = sorted(p for p in corpus.rglob("*") if p.suffix.lower() in JPEG_SUFFIXES)
+    for path in paths[:limit]:
+        try:
+            stored.append(ingest(store, path.read_bytes())[0].id)
+        except PjstoreError as exc:  # a corpus may hold files pjstore refuses; they are not benchmarked
+            print(f"skipped {path.name}: {exc}", file=sys.stderr)
+    return stored
+
+
+def requests_for(store: Storage, image_ids: list[str], scale: float, count: int) -> list[Request]:
+    """`count` requests for `scale`, cycling over the images."""
+    records = [store.info(i) for i in image_ids]
+    cycle = itertools.cycle(records)
+    return [Request(r.id, scale, r.offsets.entry(scale).offset) for r in itertools.islice(cycle, count)]
+
+
+def in_process(store: Storage, requests: list[Request], concurrency: int, deadline: float) -> Run:
+    """`render` for every request from `concurrency` threads."""
+    def one(request: Request) -> tuple[float, bool] | None:
+        if time.monotonic() > deadline:
+            return None
+        started = time.perf_counter()
+        ok = render(store, request.image_id, scale=request.scale).bytes_read == request.offset
+        return time.perf_counter() - started, ok
+
+    def run() -> list[tuple[float, bool] | None]:
+        with ThreadPoolExecutor(concurrency) as pool:
+            return list(pool.map(one, requests))
+
+    return _timed(run)
+
+
+def over_http(url: str, requests: list[Request], concurrency: int, deadline: float) -> Run:
+    """GET every request from `concurrency` concurrent clients over keep-alive connections."""
+    async def run() -> list[tuple[float, bool]]:
+        pending = iter(requests)
+        results: list[tuple[float, bool]] = []
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+            async def worker() -> None:
+                for request in pending:
+                    if time.monotonic() > deadline:
+                        return
+                    started = time.perf_counter()
+                    try:
+                        response = await client.get(f"/v1/images/{request.image_id}", params={"scale": request.scale})
+                        ok = (response.status_code == 200
+                              and response.headers.get("x-pjstore-bytes-read") == str(request.offset))
+                    except httpx.HTTPError:
+                        ok = False
+                    results.append((time.perf_counter() - started, ok))
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return results
+
+    return _timed(lambda: asyncio.run(run()))
+
+
+def _timed(work: Callable[[], list[tuple[float, bool] | None]]) -> Run:
+    """Run `work`; its results are (latency, ok) per request, None for requests past the deadline."""
+    started = time.perf_counter()
+    done = [result for result in work() if result is not None]
+    seconds = time.perf_counter() - started
+    return Run(seconds, tuple(latency for latency, _ in done), sum(not ok for _, ok in done))
+
+
+def report(rows: list[tuple[float, Run, Run]], requests: int) -> bool:
+    """Print the side-by-side table; True if every scale meets the targets."""
+    print(f"\n{'scale':>6} | {'in-process req/s':>16} {'p50 ms':>7} {'p99 ms':>7} | {'server req/s':>12} "
+          f"{'p50 ms':>7} {'p99 ms':>7} {'p99/p50':>7} | {'ratio':>5} | {'errors':>6}")
+    ok = True
+    for scale, local, served in rows:
+        ratio = served.throughput / local.throughput
+        tail = served.percentile(99) / served.percentile(50)
+        errors = served.errors + local.errors
+        complete = len(served.latencies) == len(local.latencies) == requests
+        ok &= ratio >= TARGET_RATIO and tail <= TARGET_TAIL and errors == 0 and complete
+        print(f"{scale:>6g} | {local.throughput:>16.1f} {1000 * local.percentile(50):>7.2f} "
+              f"{1000 * local.percentile(99):>7.2f} | {served.throughput:>12.1f} {1000 * served.percentile(50):>7.2f} "
+              f"{1000 * served.percentile(99):>7.2f} {tail:>7.2f} | {ratio:>5.2f} | {errors:>6}"
+              f"{'' if complete else '  (stopped at --max-seconds)'}")
+    print(f"\ntargets: server >= {TARGET_RATIO}x in-process throughput, p99 <= {TARGET_TAIL}x p50, zero errors: "
+          f"{'met' if ok else 'NOT met'}")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpus", nargs="?", type=Path, help="directory of JPEGs (default: the sample photos)")
+    parser.add_argument("--images", type=int, default=50, help="at most this many images from the corpus")
+    parser.add_argument("--requests", type=int, default=400, help="GETs per scale, on each side")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--max-seconds", type=float, default=600, help="stop sending after this long")
+    args = parser.parse_args()
+    deadline = time.monotonic() + args.max_seconds
+
+    with tempfile.TemporaryDirectory(prefix="pjstore-bench-") as tmp:
+        location = Path(tmp) / "store"
+        corpus = args.corpus or Path(tmp) / "samples"
+        if args.corpus is None:
+            write_samples(corpus)
+        with open_storage(location) as store:
+            image_ids = fill_store(store, corpus, args.images)
+            if not image_ids:
+                print("no images to benchmark", file=sys.stderr)
+                return 1
+            print(f"{len(image_ids)} images; {args.requests} GETs per scale per side, "
+                  f"{args.concurrency} concurrent; server with {args.workers} workers")
+            with running_server(location, "--workers", str(args.workers)) as url:
+                rows = []
+                for scale in SCALES:
+                    requests = requests_for(store, image_ids, scale, args.requests)
+                    warm_up = requests[:len(image_ids)]  # touch every image once on both sides first
+                    in_process(store, warm_up, args.concurrency, deadline)
+                    over_http(url, warm_up, args.concurrency, deadline)
+                    rows.append((scale, in_process(store, requests, args.concurrency, deadline),
+                                 over_http(url, requests, args.concurrency, deadline)))
+    return 0 if report(rows, args.requests) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
