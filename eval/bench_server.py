@@ -4,10 +4,11 @@
 
 Fills a temporary store with sample photos (or the JPEGs in CORPUS_DIR), starts `pjstore serve`
 on a free loopback port, and for each scale sends a fixed number of GETs from `--concurrency`
-concurrent httpx clients, then makes the same renditions with `render` in this process from as
-many threads. Prints requests/s and p50/p99 latency side by side, the server/in-process ratio and
-the error count, against the targets (>= 0.7x throughput, p99 <= 5x p50, no errors). Traffic goes
-to 127.0.0.1 only; the request count and `--max-seconds` bound the run.
+concurrent httpx clients, and makes the same renditions with `render` in this process from as
+many threads; the two sides alternate in rounds so both see the same background load. Prints
+requests/s and p50/p99 latency side by side, the server/in-process ratio and the error count,
+against the targets (>= 0.7x throughput, p99 <= 5x p50, no errors). Traffic goes to 127.0.0.1
+only; the request count and `--max-seconds` bound the run.
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ class Run:
 
     def percentile(self, p: int) -> float:
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1]
+
+    def __add__(self, other: "Run") -> "Run":
+        return Run(self.seconds + other.seconds, self.latencies + other.latencies, self.errors + other.errors)
 
 
 def fill_store(store: Storage, corpus: Path, limit: int) -> list[str]:
@@ -161,6 +165,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=400, help="GETs per scale, on each side")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--rounds", type=int, default=4, help="alternate the two sides this many times per scale")
     parser.add_argument("--max-seconds", type=float, default=600, help="stop sending after this long")
     args = parser.parse_args()
     deadline = time.monotonic() + args.max_seconds
@@ -178,15 +183,25 @@ def main() -> int:
             print(f"{len(image_ids)} images; {args.requests} GETs per scale per side, "
                   f"{args.concurrency} concurrent; server with {args.workers} workers")
             with running_server(location, "--workers", str(args.workers)) as url:
-                rows = []
-                for scale in SCALES:
-                    requests = requests_for(store, image_ids, scale, args.requests)
-                    warm_up = requests[:len(image_ids)]  # touch every image once on both sides first
-                    in_process(store, warm_up, args.concurrency, deadline)
-                    over_http(url, warm_up, args.concurrency, deadline)
-                    rows.append((scale, in_process(store, requests, args.concurrency, deadline),
-                                 over_http(url, requests, args.concurrency, deadline)))
+                rows = [(scale, *compare(store, url, requests_for(store, image_ids, scale, args.requests),
+                                         args.concurrency, args.rounds, deadline))
+                        for scale in SCALES]
     return 0 if report(rows, args.requests) else 1
+
+
+def compare(store: Storage, url: str, requests: list[Request], concurrency: int, rounds: int,
+            deadline: float) -> tuple[Run, Run]:
+    """(in-process, server) over the same requests, alternating in `rounds` slices so that both
+    sides see the same background load on a shared machine."""
+    warm_up = requests[:concurrency]
+    in_process(store, warm_up, concurrency, deadline)
+    over_http(url, warm_up, concurrency, deadline)
+    local = served = Run(0.0, (), 0)
+    for i in range(rounds):
+        part = requests[i::rounds]
+        local += in_process(store, part, concurrency, deadline)
+        served += over_http(url, part, concurrency, deadline)
+    return local, served
 
 
 if __name__ == "__main__":
