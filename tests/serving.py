@@ -7,10 +7,11 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import IO, Iterator
 
 import httpx
 
@@ -24,32 +25,35 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(store: Path, *args: str, env: dict[str, str] | None = None,
+def running_server(store: Path, *args: str, command: str = "serve",
                    startup_timeout: float = 60.0) -> Iterator[str]:
-    """Start `pjstore --store STORE serve --port P ARGS...`; yield its base URL; stop it."""
+    """Start `pjstore --store STORE COMMAND --port P ARGS...`; yield its base URL; stop it."""
     port = free_port()
-    command = [sys.executable, "-m", "pjstore", "--store", str(store), "serve", "--port", str(port), *args]
-    environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(process, url, startup_timeout)
-        yield url
-    finally:
-        process.send_signal(signal.SIGINT)  # uvicorn shuts its workers down on SIGINT
+    argv = [sys.executable, "-m", "pjstore", "--store", str(store), command, "--port", str(port), *args]
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    # The log goes to a file, not a pipe: nobody reads a pipe while the server runs, and a full
+    # one would block the server on its next access-log line.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(argv, env=environment, stdout=log, stderr=log)
+        url = f"http://127.0.0.1:{port}"
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        process.stderr.close()
+            _wait_healthy(process, log, url, startup_timeout)
+            yield url
+        finally:
+            process.send_signal(signal.SIGINT)  # uvicorn shuts its workers down on SIGINT
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
-def _wait_healthy(process: subprocess.Popen, url: str, timeout: float) -> None:
+def _wait_healthy(process: subprocess.Popen, log: IO[bytes], url: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"pjstore serve exited with {process.returncode}: {process.stderr.read().decode()}")
+            log.seek(0)
+            raise RuntimeError(f"pjstore exited with {process.returncode}: {log.read().decode(errors='replace')}")
         try:
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return

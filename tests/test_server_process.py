@@ -1,4 +1,5 @@
-"""A real `pjstore serve --workers 2` over HTTP: upload, concurrent reads, metrics from all workers, delete."""
+"""Real server processes over HTTP: `serve --workers 2` (upload, concurrent reads, metrics from all
+workers, delete) and `demo --serve`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import io
 import httpx
 from PIL import Image
 
+from pjstore.samples import DEFAULT_SAMPLES
 from serving import running_server
 from test_server import metric
 
@@ -60,3 +62,13 @@ def test_two_workers_share_one_store(tmp_path, kinds):
             assert httpx.get(f"{url}/v1/images/{gone}/info").status_code == 404
         listed = httpx.get(f"{url}/v1/images").json()["ids"]
         assert sorted(listed) == sorted(info["id"] for info in infos[1:])
+
+
+def test_demo_goes_on_to_serve_what_it_ingested(tmp_path):
+    with running_server(tmp_path / "store", "--serve", command="demo", startup_timeout=300) as url:
+        listed = httpx.get(f"{url}/v1/images").json()["ids"]
+        assert len(listed) == len(DEFAULT_SAMPLES)
+        info = httpx.get(f"{url}/v1/images/{listed[0]}/info").json()
+        response = httpx.get(f"{url}/v1/images/{listed[0]}", params={"scale": 0.1})
+        assert response.status_code == 200
+        assert int(response.headers["x-pjstore-bytes-read"]) == info["scales"][0]["offset"]
