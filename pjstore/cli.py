@@ -16,7 +16,8 @@ from pjstore.quality.contract import QualityTarget
 from pjstore.quality.sizes import DEFAULT_SCALES
 from pjstore.read_path.encode import DEFAULT_QUALITY
 from pjstore.read_path.pipeline import render
-from pjstore.server.settings import API_KEY_ENV, ServerSettings
+from pjstore.server.settings import (API_KEY_ENV, MAX_PIXELS_ENV, MAX_UPLOAD_BYTES_ENV, PREPARE_WORKERS_ENV,
+                                     QUALITY_ENV, ServerSettings)
 from pjstore.storage import DEFAULT_LOCATION, ENV_VAR, Storage, open_storage
 
 JPEG_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif"}
@@ -247,12 +248,15 @@ def demo(ctx, corpus, scheme, serve, port) -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Server processes sharing the store.")
 @click.option("--api-key", envvar=API_KEY_ENV, help=f"Require 'Bearer KEY' to upload or delete (or ${API_KEY_ENV}).")
-@click.option("--max-upload-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True)
-@click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True)
+@click.option("--max-upload-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True,
+              envvar=MAX_UPLOAD_BYTES_ENV, help=f"Request body limit (or ${MAX_UPLOAD_BYTES_ENV}).")
+@click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True,
+              envvar=MAX_PIXELS_ENV, help=f"Source pixel limit (or ${MAX_PIXELS_ENV}).")
 @click.option("--quality", type=click.IntRange(1, 100), default=DEFAULT_QUALITY, show_default=True,
-              help="JPEG quality of served images.")
+              envvar=QUALITY_ENV, help=f"JPEG quality of served images (or ${QUALITY_ENV}).")
 @click.option("--prepare-workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Processes per server worker re-encoding uploads.")
+              envvar=PREPARE_WORKERS_ENV,
+              help=f"Processes per server worker re-encoding uploads (or ${PREPARE_WORKERS_ENV}).")
 @click.pass_context
 def serve_cmd(ctx, host, port, workers, api_key, max_upload_bytes, max_pixels, quality, prepare_workers) -> None:
     """Serve the store over HTTP (API docs at /docs, upload page and gallery at /)."""
