@@ -1,4 +1,4 @@
-"""A real `pjstore serve` process on a free loopback port, for tests that go over HTTP."""
+"""Helpers for the server's tests: a real `pjstore serve` on a free loopback port, and reading metrics."""
 
 from __future__ import annotations
 
@@ -61,3 +61,12 @@ def _wait_healthy(process: subprocess.Popen, log: IO[bytes], url: str, timeout: 
             pass
         time.sleep(0.2)
     raise TimeoutError(f"pjstore serve did not answer at {url} within {timeout} s")
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """One sample's value from Prometheus text format; 0 if absent."""
+    for line in text.splitlines():
+        sample, _, value = line.rpartition(" ")
+        if sample.split("{")[0] == name and all(f'{k}="{v}"' in sample for k, v in labels.items()):
+            return float(value)
+    return 0.0

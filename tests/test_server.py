@@ -20,6 +20,7 @@ from pjstore.server.limits import read_upload
 from pjstore.server.settings import ServerSettings
 
 from conftest import EDGE, needs_shared
+from serving import metric
 
 JPEG = {"Content-Type": "image/jpeg"}
 CACHE_FOREVER = "public, max-age=31536000, immutable"
@@ -367,15 +368,6 @@ def test_healthz_docs_and_unknown_routes(served):
     assert_error(c.put("/v1/images"), 405, "MethodNotAllowed")
 
 
-def metric(text: str, name: str, **labels: str) -> float:
-    """One sample's value from Prometheus text; 0 if absent."""
-    for line in text.splitlines():
-        sample, _, value = line.rpartition(" ")
-        if sample.split("{")[0] == name and all(f'{k}="{v}"' in sample for k, v in labels.items()):
-            return float(value)
-    return 0.0
-
-
 def test_metrics_count_requests_reads_and_uploads(client, kinds):
     info = upload(client, kinds["420_q75"]).json()
     upload(client, kinds["420_q75"])
@@ -426,3 +418,10 @@ def test_an_endless_upload_body_stops_being_read_at_the_limit():
     with pytest.raises(TooLarge):
         asyncio.run(read_upload(request, 2500))
     assert sum(pulled) == 3000
+
+
+def test_settings_reach_worker_processes_through_the_environment():
+    settings = ServerSettings(store="/data/s", api_key="k", max_upload_bytes=10, max_pixels=20, quality=70,
+                              prepare_workers=3)
+    assert ServerSettings.from_env(settings.to_env()) == settings
+    assert ServerSettings.from_env({}) == ServerSettings()

@@ -51,13 +51,16 @@ def location(image_id: str) -> str:
              summary="Upload a JPEG (raw body or multipart field 'file')")
 async def upload(request: Request, s: ServerState = Depends(state)) -> JSONResponse:
     """201 and the record for a new image; 200 and the existing record for bytes already stored."""
+    outcome = "InternalError"
     try:
         source = await read_upload(request, s.settings.max_upload_bytes)
         record, created = await s.uploads.ingest(source, s.ingest_options)
+        outcome = "created" if created else "existing"
     except (PjstoreError, ApiError) as exc:
-        s.metrics.uploads.labels(exc.error if isinstance(exc, ApiError) else type(exc).__name__).inc()
+        outcome = exc.error if isinstance(exc, ApiError) else type(exc).__name__
         raise
-    s.metrics.uploads.labels("created" if created else "existing").inc()
+    finally:
+        s.metrics.uploads.labels(outcome).inc()
     return JSONResponse(record.to_json(), status_code=201 if created else 200,
                         headers={"Location": location(record.id)})
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import ExitStack
 
 import uvicorn
 
@@ -16,8 +17,8 @@ FACTORY = "pjstore.server.app:create_app"
 def serve(settings: ServerSettings, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve until interrupted. Workers rebuild `settings` from the environment set here."""
     os.environ.update(settings.to_env())
-    with tempfile.TemporaryDirectory(prefix="pjstore-metrics-") as metrics_dir:
+    with ExitStack() as stack:
         if workers > 1:
-            # Before any worker imports prometheus_client: it picks file-backed values at import.
-            os.environ[MULTIPROC_ENV] = metrics_dir
+            # Set before any worker imports prometheus_client: it picks file-backed values at import.
+            os.environ[MULTIPROC_ENV] = stack.enter_context(tempfile.TemporaryDirectory(prefix="pjstore-metrics-"))
         uvicorn.run(FACTORY, factory=True, host=host, port=port, workers=workers, log_level="info")
