@@ -23,7 +23,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import httpx
 
@@ -48,6 +47,7 @@ class Request:
     image_id: str
     scale: float
     offset: int  # the X-Pjstore-Bytes-Read a correct response carries
+    url: httpx.URL  # built once, outside the timed loop (httpx's URL parsing is costly)
 
 
 @dataclass(frozen=True)
@@ -81,61 +81,86 @@ def fill_store(store: Storage, corpus: Path, limit: int) -> list[str]:
     return stored
 
 
-def requests_for(store: Storage, image_ids: list[str], scale: float, count: int) -> list[Request]:
+def requests_for(store: Storage, base_url: str, image_ids: list[str], scale: float, count: int) -> list[Request]:
     """`count` requests for `scale`, cycling over the images."""
     records = [store.info(i) for i in image_ids]
-    cycle = itertools.cycle(records)
-    return [Request(r.id, scale, r.offsets.entry(scale).offset) for r in itertools.islice(cycle, count)]
+    return [Request(r.id, scale, r.offsets.entry(scale).offset,
+                    httpx.URL(f"{base_url}/v1/images/{r.id}?scale={scale:g}"))
+            for r in itertools.islice(itertools.cycle(records), count)]
 
 
-def in_process(store: Storage, requests: list[Request], concurrency: int, deadline: float) -> Run:
-    """`render` for every request from `concurrency` threads."""
-    def one(request: Request) -> tuple[float, bool] | None:
-        if time.monotonic() > deadline:
-            return None
+class Sides:
+    """The two ways of serving a request, each with `concurrency` in flight and reused across rounds:
+    `render` from a pool of threads, and GETs from one httpx client's keep-alive connections."""
+
+    def __init__(self, store: Storage, pool: ThreadPoolExecutor, client: httpx.AsyncClient, concurrency: int,
+                 deadline: float) -> None:
+        self.store, self.pool, self.client = store, pool, client
+        self.concurrency, self.deadline = concurrency, deadline
+
+    def in_process(self, requests: list[Request]) -> Run:
+        def one(request: Request) -> tuple[float, bool] | None:
+            if time.monotonic() > self.deadline:
+                return None
+            started = time.perf_counter()
+            ok = render(self.store, request.image_id, scale=request.scale).bytes_read == request.offset
+            return time.perf_counter() - started, ok
+
         started = time.perf_counter()
-        ok = render(store, request.image_id, scale=request.scale).bytes_read == request.offset
-        return time.perf_counter() - started, ok
+        results = list(self.pool.map(one, requests))  # blocks the loop: no HTTP is in flight meanwhile
+        return _run(time.perf_counter() - started, results)
 
-    def run() -> list[tuple[float, bool] | None]:
-        with ThreadPoolExecutor(concurrency) as pool:
-            return list(pool.map(one, requests))
-
-    return _timed(run)
-
-
-def over_http(url: str, requests: list[Request], concurrency: int, deadline: float) -> Run:
-    """GET every request from `concurrency` concurrent clients over keep-alive connections."""
-    async def run() -> list[tuple[float, bool]]:
+    async def over_http(self, requests: list[Request]) -> Run:
         pending = iter(requests)
         results: list[tuple[float, bool]] = []
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-            async def worker() -> None:
-                for request in pending:
-                    if time.monotonic() > deadline:
-                        return
-                    started = time.perf_counter()
-                    try:
-                        response = await client.get(f"/v1/images/{request.image_id}", params={"scale": request.scale})
-                        ok = (response.status_code == 200
-                              and response.headers.get("x-pjstore-bytes-read") == str(request.offset))
-                    except httpx.HTTPError:
-                        ok = False
-                    results.append((time.perf_counter() - started, ok))
 
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return results
+        async def client() -> None:
+            for request in pending:
+                if time.monotonic() > self.deadline:
+                    return
+                started = time.perf_counter()
+                try:
+                    response = await self.client.get(request.url)
+                    ok = (response.status_code == 200
+                          and response.headers.get("x-pjstore-bytes-read") == str(request.offset))
+                except httpx.HTTPError:
+                    ok = False
+                results.append((time.perf_counter() - started, ok))
 
-    return _timed(lambda: asyncio.run(run()))
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(self.concurrency)))
+        return _run(time.perf_counter() - started, results)
+
+    async def compare(self, requests: list[Request], rounds: int) -> tuple[Run, Run]:
+        """(in-process, server) over the same requests, alternating in `rounds` slices so that
+        both sides see the same background load on a shared machine."""
+        warm_up = requests[:self.concurrency]
+        self.in_process(warm_up)
+        await self.over_http(warm_up)
+        local = served = Run(0.0, (), 0)
+        for i in range(rounds):
+            part = requests[i::rounds]
+            local += self.in_process(part)
+            served += await self.over_http(part)
+        return local, served
 
 
-def _timed(work: Callable[[], list[tuple[float, bool] | None]]) -> Run:
-    """Run `work`; its results are (latency, ok) per request, None for requests past the deadline."""
-    started = time.perf_counter()
-    done = [result for result in work() if result is not None]
-    seconds = time.perf_counter() - started
+def _run(seconds: float, results: list[tuple[float, bool] | None]) -> Run:
+    """A Run from (latency, ok) per request; None marks a request skipped past the deadline."""
+    done = [result for result in results if result is not None]
     return Run(seconds, tuple(latency for latency, _ in done), sum(not ok for _, ok in done))
+
+
+async def bench(store: Storage, url: str, image_ids: list[str],
+                args: argparse.Namespace) -> list[tuple[float, Run, Run]]:
+    """Each scale's (scale, in-process, server) runs."""
+    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        with ThreadPoolExecutor(args.concurrency) as pool:
+            sides = Sides(store, pool, client, args.concurrency, time.monotonic() + args.max_seconds)
+            return [(scale, *await sides.compare(requests_for(store, url, image_ids, scale, args.requests),
+                                                 args.rounds))
+                    for scale in SCALES]
 
 
 def report(rows: list[tuple[float, Run, Run]], requests: int) -> bool:
@@ -168,7 +193,6 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=4, help="alternate the two sides this many times per scale")
     parser.add_argument("--max-seconds", type=float, default=600, help="stop sending after this long")
     args = parser.parse_args()
-    deadline = time.monotonic() + args.max_seconds
 
     with tempfile.TemporaryDirectory(prefix="pjstore-bench-") as tmp:
         location = Path(tmp) / "store"
@@ -183,25 +207,9 @@ def main() -> int:
             print(f"{len(image_ids)} images; {args.requests} GETs per scale per side, "
                   f"{args.concurrency} concurrent; server with {args.workers} workers")
             with running_server(location, "--workers", str(args.workers)) as url:
-                rows = [(scale, *compare(store, url, requests_for(store, image_ids, scale, args.requests),
-                                         args.concurrency, args.rounds, deadline))
-                        for scale in SCALES]
+                rows = asyncio.run(bench(store, url, image_ids, args))
     return 0 if report(rows, args.requests) else 1
 
-
-def compare(store: Storage, url: str, requests: list[Request], concurrency: int, rounds: int,
-            deadline: float) -> tuple[Run, Run]:
-    """(in-process, server) over the same requests, alternating in `rounds` slices so that both
-    sides see the same background load on a shared machine."""
-    warm_up = requests[:concurrency]
-    in_process(store, warm_up, concurrency, deadline)
-    over_http(url, warm_up, concurrency, deadline)
-    local = served = Run(0.0, (), 0)
-    for i in range(rounds):
-        part = requests[i::rounds]
-        local += in_process(store, part, concurrency, deadline)
-        served += over_http(url, part, concurrency, deadline)
-    return local, served
 
 
 if __name__ == "__main__":

@@ -239,7 +239,7 @@ def demo(ctx, corpus, scheme, serve, port) -> None:
     if serve is None:
         serve = sys.stdin.isatty()  # people at a terminal go on to the server; scripts and CI do not block
     if serve:
-        _serve(ServerSettings(store=ctx.obj), "127.0.0.1", port, 1)
+        _serve(ServerSettings(store=ctx.obj), "127.0.0.1", port)
 
 
 @main.command("serve")
@@ -257,18 +257,21 @@ def demo(ctx, corpus, scheme, serve, port) -> None:
 @click.option("--prepare-workers", type=click.IntRange(min=1), default=1, show_default=True,
               envvar=PREPARE_WORKERS_ENV,
               help=f"Processes per server worker re-encoding uploads (or ${PREPARE_WORKERS_ENV}).")
+@click.option("--access-log/--no-access-log", default=False, show_default=True,
+              help="Log every request (/metrics counts them either way).")
 @click.pass_context
-def serve_cmd(ctx, host, port, workers, api_key, max_upload_bytes, max_pixels, quality, prepare_workers) -> None:
+def serve_cmd(ctx, host, port, workers, api_key, max_upload_bytes, max_pixels, quality, prepare_workers,
+              access_log) -> None:
     """Serve the store over HTTP (API docs at /docs, upload page and gallery at /)."""
     _serve(ServerSettings(ctx.obj, api_key or None, max_upload_bytes, max_pixels, quality, prepare_workers),
-           host, port, workers)
+           host, port, workers, access_log)
 
 
-def _serve(settings: ServerSettings, host: str, port: int, workers: int) -> None:
+def _serve(settings: ServerSettings, host: str, port: int, workers: int = 1, access_log: bool = False) -> None:
     from pjstore.server.run import serve  # the web stack loads only for this command
 
     click.echo(f"serving {settings.store} at http://{host}:{port}/ (API docs at /docs); Ctrl-C stops", err=True)
-    serve(settings, host, port, workers)
+    serve(settings, host, port, workers, access_log)
 
 def report_reads(store: Storage, image_ids: list[str]) -> None:
     """Serve every image at every stored scale through the read path; print bytes read vs whole."""

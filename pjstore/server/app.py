@@ -4,7 +4,7 @@ so each worker reads its settings from the environment and opens its own store a
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 

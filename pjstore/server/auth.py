@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import Depends, Request
+from fastapi import Request
 
 from pjstore.server.errors import ApiError
-from pjstore.server.state import ServerState, state
+from pjstore.server.state import State
 
 
-async def require_key(request: Request, s: ServerState = Depends(state)) -> None:
+async def require_key(request: Request, s: State) -> None:
     """A dependency: pass if no key is configured or the request carries `Bearer <key>`; else 401.
     Async so that FastAPI runs it on the event loop, not in its thread pool (it never blocks)."""
     key = s.settings.api_key

@@ -7,7 +7,7 @@ the limit, so an oversized upload never sits in memory whole.
 
 from __future__ import annotations
 
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from fastapi import Request
 from starlette.datastructures import UploadFile

@@ -20,7 +20,7 @@ from pjstore.server.caching import CACHE_CONTROL, etag, not_modified
 from pjstore.server.errors import ApiError
 from pjstore.server.limits import FILE_FIELD, read_upload
 from pjstore.server.ranges import byte_range
-from pjstore.server.state import ServerState, state
+from pjstore.server.state import State
 
 PREFIX = "/v1/images"
 BYTES_READ = "X-Pjstore-Bytes-Read"
@@ -49,7 +49,7 @@ def location(image_id: str) -> str:
 
 @router.post("", status_code=201, dependencies=[Depends(require_key)], openapi_extra=_UPLOAD_BODY,
              summary="Upload a JPEG (raw body or multipart field 'file')")
-async def upload(request: Request, s: ServerState = Depends(state)) -> JSONResponse:
+async def upload(request: Request, s: State) -> JSONResponse:
     """201 and the record for a new image; 200 and the existing record for bytes already stored."""
     outcome = "InternalError"
     try:
@@ -66,19 +66,17 @@ async def upload(request: Request, s: ServerState = Depends(state)) -> JSONRespo
 
 
 @router.get("", summary="List stored image ids, in pages")
-def list_images(after: str | None = None, limit: int = Query(100, ge=1, le=MAX_PAGE),
-                s: ServerState = Depends(state)) -> ImagePage:
+def list_images(s: State, after: str | None = None, limit: int = Query(100, ge=1, le=MAX_PAGE)) -> ImagePage:
     page = s.store.list(after=ids.validate(after) if after else None, limit=limit + 1)
     return ImagePage(page[:limit], page[limit - 1] if len(page) > limit else None)
 
 
 @router.get("/{image_id}", response_class=Response, responses=_JPEG_RESPONSE,
             summary="The image as a baseline JPEG at a stored scale, width or height")
-def get_image(request: Request, image_id: str,
+def get_image(s: State, request: Request, image_id: str,
               scale: float | None = Query(None, description="A stored scale: 0.1, 0.25, 0.5 or 1 (default 1)."),
               w: int | None = Query(None, ge=1, description="Any upright width up to the original's."),
-              h: int | None = Query(None, ge=1, description="Any upright height up to the original's."),
-              s: ServerState = Depends(state)) -> Response:
+              h: int | None = Query(None, ge=1, description="Any upright height up to the original's.")) -> Response:
     """Read from the smallest stored prefix covering the request; 304 if the ETag matches."""
     record = s.store.info(ids.validate(image_id))
     if sum(x is not None for x in (scale, w, h)) > 1:
@@ -96,14 +94,14 @@ def get_image(request: Request, image_id: str,
 
 
 @router.get("/{image_id}/info", summary="The image's record (as `pjstore info`)")
-def info(image_id: str, s: ServerState = Depends(state)) -> dict:
+def info(image_id: str, s: State) -> dict:
     return s.store.info(ids.validate(image_id)).to_json()
 
 
 @router.get("/{image_id}/original", response_class=Response,
             responses={200: _JPEG_RESPONSE[200], 206: {"description": "One byte range of the stored file."}},
             summary="The stored progressive file; a Range fetches just a prefix")
-def original(request: Request, image_id: str, s: ServerState = Depends(state)) -> Response:
+def original(request: Request, image_id: str, s: State) -> Response:
     record = s.store.info(ids.validate(image_id))
     headers = {"ETag": etag(record.id, "original"), "Cache-Control": CACHE_CONTROL, "Accept-Ranges": "bytes"}
     if not_modified(request.headers.get("if-none-match"), headers["ETag"]):
@@ -121,7 +119,7 @@ def original(request: Request, image_id: str, s: ServerState = Depends(state)) -
 
 @router.delete("/{image_id}", status_code=204, dependencies=[Depends(require_key)], response_class=Response,
                summary="Delete an image")
-def delete(image_id: str, s: ServerState = Depends(state)) -> Response:
+def delete(image_id: str, s: State) -> Response:
     if not s.store.delete(ids.validate(image_id)):
         raise NotFound(f"no image {image_id}")
     return Response(status_code=204)

@@ -4,8 +4,9 @@ and the metrics. Built by the app's lifespan, so each worker process opens its o
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from pjstore.ingest import IngestOptions
 from pjstore.server.ingest_pool import IngestPool
@@ -31,3 +32,6 @@ async def state(request: Request) -> ServerState:
     """A dependency: this process's ServerState. Async because FastAPI would run a plain function
     dependency in its thread pool, a thread hop per request for an attribute lookup."""
     return request.app.state.pjstore
+
+
+State = Annotated[ServerState, Depends(state)]  # how a handler asks for it
