@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import statistics
 import sys
 import tempfile
@@ -35,7 +36,7 @@ from pjstore.ingest import ingest  # noqa: E402
 from pjstore.read_path.pipeline import render  # noqa: E402
 from pjstore.samples import write_samples  # noqa: E402
 from pjstore.storage import Storage, open_storage  # noqa: E402
-from serving import running_server  # noqa: E402
+from serving import RunningServer, running_server  # noqa: E402
 
 SCALES = (0.1, 0.25, 0.5, 1.0)
 TARGET_RATIO = 0.7
@@ -52,11 +53,13 @@ class Request:
 
 @dataclass(frozen=True)
 class Run:
-    """One side of one scale: how many requests, how long, their latencies, how many failed."""
+    """One side of one scale: how long, each request's latency, how many failed, and the CPU time
+    spent (in-process: this process; server: its processes plus this process as the client)."""
 
     seconds: float
     latencies: tuple[float, ...]
     errors: int
+    cpu_seconds: float
 
     @property
     def throughput(self) -> float:
@@ -65,8 +68,29 @@ class Run:
     def percentile(self, p: int) -> float:
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1]
 
+    @property
+    def cpu_per_request(self) -> float:
+        return self.cpu_seconds / len(self.latencies)
+
     def __add__(self, other: "Run") -> "Run":
-        return Run(self.seconds + other.seconds, self.latencies + other.latencies, self.errors + other.errors)
+        return Run(self.seconds + other.seconds, self.latencies + other.latencies, self.errors + other.errors,
+                   self.cpu_seconds + other.cpu_seconds)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process `pid` and its live descendants, from Linux's /proc."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            stat = Path(f"/proc/{current}/stat").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except FileNotFoundError:  # exited meanwhile
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        pending += map(int, children)
+    return total
 
 
 def fill_store(store: Storage, corpus: Path, limit: int) -> list[str]:
@@ -91,11 +115,12 @@ def requests_for(store: Storage, base_url: str, image_ids: list[str], scale: flo
 
 class Sides:
     """The two ways of serving a request, each with `concurrency` in flight and reused across rounds:
-    `render` from a pool of threads, and GETs from one httpx client's keep-alive connections."""
+    `render` from a pool of threads, and GETs from one httpx client's keep-alive connections to
+    the server process `server_pid`."""
 
-    def __init__(self, store: Storage, pool: ThreadPoolExecutor, client: httpx.AsyncClient, concurrency: int,
-                 deadline: float) -> None:
-        self.store, self.pool, self.client = store, pool, client
+    def __init__(self, store: Storage, pool: ThreadPoolExecutor, client: httpx.AsyncClient, server_pid: int,
+                 concurrency: int, deadline: float) -> None:
+        self.store, self.pool, self.client, self.server_pid = store, pool, client, server_pid
         self.concurrency, self.deadline = concurrency, deadline
 
     def in_process(self, requests: list[Request]) -> Run:
@@ -106,9 +131,9 @@ class Sides:
             ok = render(self.store, request.image_id, scale=request.scale).bytes_read == request.offset
             return time.perf_counter() - started, ok
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         results = list(self.pool.map(one, requests))  # blocks the loop: no HTTP is in flight meanwhile
-        return _run(time.perf_counter() - started, results)
+        return _run(time.perf_counter() - started, results, time.process_time() - cpu)
 
     async def over_http(self, requests: list[Request]) -> Run:
         pending = iter(requests)
@@ -127,9 +152,10 @@ class Sides:
                     ok = False
                 results.append((time.perf_counter() - started, ok))
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time() + tree_cpu_seconds(self.server_pid)
         await asyncio.gather(*(client() for _ in range(self.concurrency)))
-        return _run(time.perf_counter() - started, results)
+        cpu = time.process_time() + tree_cpu_seconds(self.server_pid) - cpu
+        return _run(time.perf_counter() - started, results, cpu)
 
     async def compare(self, requests: list[Request], rounds: int) -> tuple[Run, Run]:
         """(in-process, server) over the same requests, alternating in `rounds` slices so that
@@ -137,7 +163,7 @@ class Sides:
         warm_up = requests[:self.concurrency]
         self.in_process(warm_up)
         await self.over_http(warm_up)
-        local = served = Run(0.0, (), 0)
+        local = served = Run(0.0, (), 0, 0.0)
         for i in range(rounds):
             part = requests[i::rounds]
             local += self.in_process(part)
@@ -145,28 +171,29 @@ class Sides:
         return local, served
 
 
-def _run(seconds: float, results: list[tuple[float, bool] | None]) -> Run:
+def _run(seconds: float, results: list[tuple[float, bool] | None], cpu_seconds: float) -> Run:
     """A Run from (latency, ok) per request; None marks a request skipped past the deadline."""
     done = [result for result in results if result is not None]
-    return Run(seconds, tuple(latency for latency, _ in done), sum(not ok for _, ok in done))
+    return Run(seconds, tuple(latency for latency, _ in done), sum(not ok for _, ok in done), cpu_seconds)
 
 
-async def bench(store: Storage, url: str, image_ids: list[str],
+async def bench(store: Storage, server: RunningServer, image_ids: list[str],
                 args: argparse.Namespace) -> list[tuple[float, Run, Run]]:
     """Each scale's (scale, in-process, server) runs."""
     limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
     async with httpx.AsyncClient(limits=limits, timeout=60) as client:
         with ThreadPoolExecutor(args.concurrency) as pool:
-            sides = Sides(store, pool, client, args.concurrency, time.monotonic() + args.max_seconds)
-            return [(scale, *await sides.compare(requests_for(store, url, image_ids, scale, args.requests),
+            sides = Sides(store, pool, client, server.pid, args.concurrency, time.monotonic() + args.max_seconds)
+            return [(scale, *await sides.compare(requests_for(store, server.url, image_ids, scale, args.requests),
                                                  args.rounds))
                     for scale in SCALES]
 
 
 def report(rows: list[tuple[float, Run, Run]], requests: int) -> bool:
     """Print the side-by-side table; True if every scale meets the targets."""
-    print(f"\n{'scale':>6} | {'in-process req/s':>16} {'p50 ms':>7} {'p99 ms':>7} | {'server req/s':>12} "
-          f"{'p50 ms':>7} {'p99 ms':>7} {'p99/p50':>7} | {'ratio':>5} | {'errors':>6}")
+    print(f"\n{'':>6} | {'in-process (render)':^30} | {'server (GET over loopback)':^38} | {'server/in-process':^17} |")
+    print(f"{'scale':>6} | {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms':>6} | {'req/s':>7} {'p50 ms':>7} "
+          f"{'p99 ms':>7} {'p99/p50':>7} {'cpu ms':>6} | {'req/s':>8} {'cpu':>8} | {'errors':>6}")
     ok = True
     for scale, local, served in rows:
         ratio = served.throughput / local.throughput
@@ -174,11 +201,15 @@ def report(rows: list[tuple[float, Run, Run]], requests: int) -> bool:
         errors = served.errors + local.errors
         complete = len(served.latencies) == len(local.latencies) == requests
         ok &= ratio >= TARGET_RATIO and tail <= TARGET_TAIL and errors == 0 and complete
-        print(f"{scale:>6g} | {local.throughput:>16.1f} {1000 * local.percentile(50):>7.2f} "
-              f"{1000 * local.percentile(99):>7.2f} | {served.throughput:>12.1f} {1000 * served.percentile(50):>7.2f} "
-              f"{1000 * served.percentile(99):>7.2f} {tail:>7.2f} | {ratio:>5.2f} | {errors:>6}"
+        print(f"{scale:>6g} | {local.throughput:>7.1f} {1000 * local.percentile(50):>7.1f} "
+              f"{1000 * local.percentile(99):>7.1f} {1000 * local.cpu_per_request:>6.2f} | "
+              f"{served.throughput:>7.1f} {1000 * served.percentile(50):>7.1f} {1000 * served.percentile(99):>7.1f} "
+              f"{tail:>7.2f} {1000 * served.cpu_per_request:>6.2f} | {ratio:>7.2f}x "
+              f"{local.cpu_per_request / served.cpu_per_request:>7.2f}x | {errors:>6}"
               f"{'' if complete else '  (stopped at --max-seconds)'}")
-    print(f"\ntargets: server >= {TARGET_RATIO}x in-process throughput, p99 <= {TARGET_TAIL}x p50, zero errors: "
+    print("cpu ms: CPU time per request; the server's includes its client (this process). The cpu ratio is the "
+          "throughput ratio a CPU-bound machine of our own would give.")
+    print(f"targets: server >= {TARGET_RATIO}x in-process throughput, p99 <= {TARGET_TAIL}x p50, zero errors: "
           f"{'met' if ok else 'NOT met'}")
     return ok
 
@@ -206,8 +237,8 @@ def main() -> int:
                 return 1
             print(f"{len(image_ids)} images; {args.requests} GETs per scale per side, "
                   f"{args.concurrency} concurrent; server with {args.workers} workers")
-            with running_server(location, "--workers", str(args.workers)) as url:
-                rows = asyncio.run(bench(store, url, image_ids, args))
+            with running_server(location, "--workers", str(args.workers)) as server:
+                rows = asyncio.run(bench(store, server, image_ids, args))
     return 0 if report(rows, args.requests) else 1
 
 

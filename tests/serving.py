@@ -11,12 +11,19 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    url: str  # http://127.0.0.1:PORT
+    pid: int  # the `pjstore` process (its workers are its children)
 
 
 def free_port() -> int:
@@ -27,8 +34,8 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(store: Path, *args: str, command: str = "serve",
-                   startup_timeout: float = 60.0) -> Iterator[str]:
-    """Start `pjstore --store STORE COMMAND --port P ARGS...`; yield its base URL; stop it."""
+                   startup_timeout: float = 60.0) -> Iterator[RunningServer]:
+    """Start `pjstore --store STORE COMMAND --port P ARGS...`; yield it once it answers; stop it."""
     port = free_port()
     argv = [sys.executable, "-m", "pjstore", "--store", str(store), command, "--port", str(port), *args]
     environment = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -39,7 +46,7 @@ def running_server(store: Path, *args: str, command: str = "serve",
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_healthy(process, log, url, startup_timeout)
-            yield url
+            yield RunningServer(url, process.pid)
         finally:
             process.send_signal(signal.SIGINT)  # uvicorn shuts its workers down on SIGINT
             try:

@@ -44,7 +44,8 @@ def _image_loaded(driver, figure) -> bool:
 def test_upload_through_the_page_shows_the_image_with_its_sizes(tmp_path, kinds, browser):
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(kinds["420_q75"])
-    with running_server(tmp_path / "store") as url:
+    with running_server(tmp_path / "store") as server:
+        url = server.url
         already = httpx.post(f"{url}/v1/images", content=kinds["gray"], headers={"Content-Type": "image/jpeg"}).json()
         browser.get(f"{url}/")
         wait = WebDriverWait(browser, 60)

@@ -37,7 +37,8 @@ async def _read_all(url: str, infos: list[dict], rounds: int) -> list[tuple[dict
 
 
 def test_two_workers_share_one_store(tmp_path, kinds):
-    with running_server(tmp_path / "store", "--workers", "2") as url:
+    with running_server(tmp_path / "store", "--workers", "2") as server:
+        url = server.url
         infos = asyncio.run(_upload_all(url, kinds))
         again = httpx.post(f"{url}/v1/images", content=kinds["gray"], headers={"Content-Type": "image/jpeg"})
         assert again.status_code == 200
@@ -64,7 +65,8 @@ def test_two_workers_share_one_store(tmp_path, kinds):
 
 
 def test_demo_goes_on_to_serve_what_it_ingested(tmp_path):
-    with running_server(tmp_path / "store", "--serve", command="demo", startup_timeout=300) as url:
+    with running_server(tmp_path / "store", "--serve", command="demo", startup_timeout=300) as server:
+        url = server.url
         listed = httpx.get(f"{url}/v1/images").json()["ids"]
         assert len(listed) == len(DEFAULT_SAMPLES)
         info = httpx.get(f"{url}/v1/images/{listed[0]}/info").json()
