@@ -16,8 +16,9 @@ from pjstore.quality.contract import QualityTarget
 from pjstore.quality.sizes import DEFAULT_SCALES
 from pjstore.read_path.encode import DEFAULT_QUALITY
 from pjstore.read_path.pipeline import render
-from pjstore.server.settings import (API_KEY_ENV, MAX_PIXELS_ENV, MAX_UPLOAD_BYTES_ENV, PREPARE_WORKERS_ENV,
-                                     QUALITY_ENV, ServerSettings)
+from pjstore.server.settings import (API_KEY_ENV, DEFAULT_PREPARE_WORKERS, DEFAULT_RENDER_THREADS, MAX_PIXELS_ENV,
+                                     MAX_UPLOAD_BYTES_ENV, PREPARE_WORKERS_ENV, QUALITY_ENV, RENDER_THREADS_ENV,
+                                     ServerSettings)
 from pjstore.storage import DEFAULT_LOCATION, ENV_VAR, Storage, open_storage
 
 JPEG_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif"}
@@ -254,17 +255,21 @@ def demo(ctx, corpus, scheme, serve, port) -> None:
               envvar=MAX_PIXELS_ENV, help=f"Source pixel limit (or ${MAX_PIXELS_ENV}).")
 @click.option("--quality", type=click.IntRange(1, 100), default=DEFAULT_QUALITY, show_default=True,
               envvar=QUALITY_ENV, help=f"JPEG quality of served images (or ${QUALITY_ENV}).")
-@click.option("--prepare-workers", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--prepare-workers", type=click.IntRange(min=1), default=DEFAULT_PREPARE_WORKERS, show_default=True,
               envvar=PREPARE_WORKERS_ENV,
               help=f"Processes per server worker re-encoding uploads (or ${PREPARE_WORKERS_ENV}).")
+@click.option("--render-threads", type=click.IntRange(min=1), default=DEFAULT_RENDER_THREADS, show_default=True,
+              envvar=RENDER_THREADS_ENV,
+              help=f"Images rendered at once per server worker; more wait their turn (or ${RENDER_THREADS_ENV}).")
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
               help="Log every request (/metrics counts them either way).")
 @click.pass_context
 def serve_cmd(ctx, host, port, workers, api_key, max_upload_bytes, max_pixels, quality, prepare_workers,
-              access_log) -> None:
+              render_threads, access_log) -> None:
     """Serve the store over HTTP (API docs at /docs, upload page and gallery at /)."""
-    _serve(ServerSettings(ctx.obj, api_key or None, max_upload_bytes, max_pixels, quality, prepare_workers),
-           host, port, workers, access_log)
+    settings = ServerSettings(ctx.obj, api_key or None, max_upload_bytes, max_pixels, quality, prepare_workers,
+                              render_threads)
+    _serve(settings, host, port, workers, access_log)
 
 
 def _serve(settings: ServerSettings, host: str, port: int, workers: int = 1, access_log: bool = False) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
 
+from anyio import CapacityLimiter
 from fastapi import FastAPI
 
 from pjstore.server import errors, page, routes_images, routes_ops
@@ -28,7 +29,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = open_storage(settings.store)
         uploads = IngestPool(settings.store, settings.prepare_workers)
-        app.state.pjstore = ServerState(settings, store, uploads, metrics)
+        app.state.pjstore = ServerState(settings, store, uploads, metrics, CapacityLimiter(settings.render_threads))
         try:
             yield
         finally:

@@ -1,13 +1,18 @@
 """The `/v1/images` endpoints: upload, serve at a scale or size, info, original, list, delete.
 
-Read handlers are plain functions, so FastAPI runs them in its thread pool: decoding and
-encoding in Pillow release the GIL, and the event loop stays free to accept requests.
+Most read handlers are plain functions, so FastAPI runs them in its thread pool. Serving an
+image answers a matching `If-None-Match` on the event loop (the record is a small LMDB read) and
+renders in at most `render_threads` threads per worker: Pillow releases the GIL while decoding and
+encoding, the bound keeps memory in check (rendering a 100 MP original holds about 0.5 GB), and
+the limiter serves waiting requests first come, first served.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -73,10 +78,11 @@ def list_images(s: State, after: str | None = None, limit: int = Query(100, ge=1
 
 @router.get("/{image_id}", response_class=Response, responses=_JPEG_RESPONSE,
             summary="The image as a baseline JPEG at a stored scale, width or height")
-def get_image(s: State, request: Request, image_id: str,
-              scale: float | None = Query(None, description="A stored scale: 0.1, 0.25, 0.5 or 1 (default 1)."),
-              w: int | None = Query(None, ge=1, description="Any upright width up to the original's."),
-              h: int | None = Query(None, ge=1, description="Any upright height up to the original's.")) -> Response:
+async def get_image(s: State, request: Request, image_id: str,
+                    scale: float | None = Query(None, description="A stored scale: 0.1, 0.25, 0.5 or 1 (default 1)."),
+                    w: int | None = Query(None, ge=1, description="Any upright width up to the original's."),
+                    h: int | None = Query(None, ge=1, description="Any upright height up to the original's."),
+                    ) -> Response:
     """Read from the smallest stored prefix covering the request; 304 if the ETag matches."""
     record = s.store.info(ids.validate(image_id))
     if sum(x is not None for x in (scale, w, h)) > 1:
@@ -88,7 +94,8 @@ def get_image(s: State, request: Request, image_id: str,
     if not_modified(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
     size = {"width": w, "height": h} if by_size else {"scale": chosen.entry.scale}
-    r = render(s.store, record.id, quality=s.settings.quality, **size)
+    make = partial(render, s.store, record.id, quality=s.settings.quality, **size)
+    r = await anyio.to_thread.run_sync(make, limiter=s.renders)
     s.metrics.served(r.bytes_read, record.stored_bytes)
     return Response(r.data, media_type=JPEG, headers={**headers, BYTES_READ: str(r.bytes_read)})
 

@@ -18,6 +18,10 @@ MAX_UPLOAD_BYTES_ENV = "PJSTORE_MAX_UPLOAD_BYTES"
 MAX_PIXELS_ENV = "PJSTORE_MAX_PIXELS"
 QUALITY_ENV = "PJSTORE_QUALITY"
 PREPARE_WORKERS_ENV = "PJSTORE_PREPARE_WORKERS"
+RENDER_THREADS_ENV = "PJSTORE_RENDER_THREADS"
+
+DEFAULT_PREPARE_WORKERS = 1
+DEFAULT_RENDER_THREADS = 4
 
 
 @dataclass(frozen=True)
@@ -27,10 +31,11 @@ class ServerSettings:
     max_upload_bytes: int = DEFAULT_MAX_BYTES  # request body limit, enforced while reading it
     max_pixels: int = DEFAULT_MAX_PIXELS  # source pixel limit, checked from the frame header
     quality: int = DEFAULT_QUALITY  # baseline JPEG quality of served images
-    prepare_workers: int = 1  # processes per server worker doing uploads' write-time work
+    prepare_workers: int = DEFAULT_PREPARE_WORKERS  # processes per server worker doing uploads' write-time work
+    render_threads: int = DEFAULT_RENDER_THREADS  # renders at once per server worker (bounds memory); FIFO beyond
 
     def __post_init__(self) -> None:
-        if min(self.max_upload_bytes, self.max_pixels, self.prepare_workers) < 1:
+        if min(self.max_upload_bytes, self.max_pixels, self.prepare_workers, self.render_threads) < 1:
             raise ValueError("limits and worker counts must be positive")
         if not 1 <= self.quality <= 100:
             raise ValueError(f"quality must be 1..100, not {self.quality}")
@@ -47,6 +52,7 @@ class ServerSettings:
             max_pixels=int(env.get(MAX_PIXELS_ENV, defaults.max_pixels)),
             quality=int(env.get(QUALITY_ENV, defaults.quality)),
             prepare_workers=int(env.get(PREPARE_WORKERS_ENV, defaults.prepare_workers)),
+            render_threads=int(env.get(RENDER_THREADS_ENV, defaults.render_threads)),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -57,6 +63,7 @@ class ServerSettings:
             MAX_PIXELS_ENV: str(self.max_pixels),
             QUALITY_ENV: str(self.quality),
             PREPARE_WORKERS_ENV: str(self.prepare_workers),
+            RENDER_THREADS_ENV: str(self.render_threads),
         }
         if self.api_key:
             env[API_KEY_ENV] = self.api_key

@@ -1,11 +1,13 @@
-"""What request handlers share in one server process: settings, the open store, the ingest pool
-and the metrics. Built by the app's lifespan, so each worker process opens its own store."""
+"""What request handlers share in one server process: settings, the open store, the ingest pool,
+the metrics and the render limiter. Built by the app's lifespan, so each worker process opens its
+own store."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
 
+from anyio import CapacityLimiter
 from fastapi import Depends, Request
 
 from pjstore.ingest import IngestOptions
@@ -21,6 +23,7 @@ class ServerState:
     store: Storage
     uploads: IngestPool
     metrics: Metrics
+    renders: CapacityLimiter  # threads rendering images at once in this process
 
     @property
     def ingest_options(self) -> IngestOptions:
