@@ -46,7 +46,10 @@ def supervise(app: str, host: str, port: int, workers: int, access_log: bool) ->
     """Run `workers` worker processes serving the app factory `app` until SIGINT or SIGTERM."""
     # Bound but never listening: it receives no connections, but it fixes the port (port 0 picks
     # one for all workers) and fails early if another program holds it.
-    reservation = reuseport_socket(host, port)
+    try:
+        reservation = reuseport_socket(host, port)
+    except OSError as exc:
+        raise SystemExit(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     port = reservation.getsockname()[1]
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop on SIGTERM as on Ctrl-C
     context = multiprocessing.get_context("spawn")
