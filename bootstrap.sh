@@ -5,22 +5,35 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+# Install Debian packages with apt-get when we can (root, or passwordless sudo); returns non-zero if not.
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
+    command -v apt-get >/dev/null 2>&1 && $sudo true 2>/dev/null || return 1
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
 need_jpegtran() {
     if command -v jpegtran >/dev/null 2>&1 && jpegtran -help 2>&1 | grep -q -- '-scans'; then
         return 0
     fi
     echo "jpegtran (libjpeg-turbo) with -scans support is missing; installing libjpeg-turbo-progs..." >&2
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo -n"
-    if command -v apt-get >/dev/null 2>&1 && $sudo true 2>/dev/null; then
-        $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libjpeg-turbo-progs >/dev/null
-    fi
+    apt_install libjpeg-turbo-progs || true
     if ! command -v jpegtran >/dev/null 2>&1; then
         echo "error: could not install jpegtran. Install libjpeg-turbo's jpegtran yourself" >&2
         echo "  (Debian/Ubuntu: apt-get install libjpeg-turbo-progs; macOS: brew install jpeg-turbo)" >&2
         echo "  or set PJSTORE_JPEGTRAN to its path, then run this again." >&2
         exit 1
     fi
+}
+
+# The server's browser test drives headless Chromium; only the test path needs it (demo stays light).
+need_chromium() {
+    if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "chromium and chromium-driver (for the browser test) are missing; installing them..." >&2
+    apt_install chromium chromium-driver || echo "warning: could not install chromium; the browser test will skip" >&2
 }
 
 setup_python() {
@@ -37,6 +50,6 @@ need_jpegtran
 setup_python
 case "$cmd" in
     demo) exec .venv/bin/pjstore demo "$@" ;;
-    test) exec .venv/bin/python -m pytest "$@" ;;
+    test) need_chromium; exec .venv/bin/python -m pytest "$@" ;;
     *) echo "usage: $0 demo [CORPUS_DIR] | test [PYTEST_ARGS]" >&2; exit 2 ;;
 esac

@@ -1,4 +1,4 @@
-"""The `pjstore` command line: ingest, info, get, export, ls, rm, and the demo main job."""
+"""The `pjstore` command line: ingest, info, get, export, ls, rm, serve, and the demo main job."""
 
 from __future__ import annotations
 
@@ -19,12 +19,15 @@ from pjstore.batch.progress import Progress
 from pjstore.batch.report import FailureReport, failure_row
 from pjstore.corpus import walk
 from pjstore.errors import InvalidRequest, NotFound, PjstoreError
-from pjstore.ingest import DEFAULT_MAX_PIXELS, DEFAULT_SCHEME, SCHEMES, IngestOptions
+from pjstore.ingest import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_SCHEME, SCHEMES, IngestOptions
 from pjstore.quality.contract import QualityTarget
 from pjstore.quality.sizes import DEFAULT_SCALES
 from pjstore.read_path.encode import DEFAULT_QUALITY
 from pjstore.read_path.pipeline import render
 from pjstore.scan_search.options import OBJECTIVES, SearchOptions
+from pjstore.server.settings import (API_KEY_ENV, DEFAULT_PREPARE_WORKERS, DEFAULT_RENDER_THREADS, MAX_PIXELS_ENV,
+                                     MAX_UPLOAD_BYTES_ENV, PREPARE_WORKERS_ENV, QUALITY_ENV, RENDER_THREADS_ENV,
+                                     ServerSettings)
 from pjstore.storage import DEFAULT_LOCATION, ENV_VAR, Storage, open_storage
 
 @click.group()
@@ -239,9 +242,12 @@ def rm(ctx, image_ids) -> None:
 @main.command()
 @click.argument("corpus", required=False, type=click.Path(exists=True, file_okay=False))
 @click.option("--scheme", type=click.Choice(sorted(SCHEMES)), default=DEFAULT_SCHEME, show_default=True)
+@click.option("--serve/--no-serve", default=None,
+              help="Then serve the store over HTTP (default: when stdin is a terminal).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.pass_context
-def demo(ctx, corpus, scheme) -> None:
-    """The main job: ingest CORPUS (default: sample photos) and show bytes read per scale."""
+def demo(ctx, corpus, scheme, serve, port) -> None:
+    """The main job: ingest CORPUS (default: sample photos), show bytes read per scale, then serve."""
     from pjstore.samples import write_samples
 
     if corpus is None:
@@ -260,7 +266,46 @@ def demo(ctx, corpus, scheme) -> None:
         with LocalPool() as runner:
             run_batch(store, walk((corpus,)), IngestOptions(scheme), runner, keep)
         report_reads(store, stored)
+    if serve is None:
+        serve = sys.stdin.isatty()  # people at a terminal go on to the server; scripts and CI do not block
+    if serve:
+        _serve(ServerSettings(store=ctx.obj), "127.0.0.1", port)
 
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Server processes sharing the store.")
+@click.option("--api-key", envvar=API_KEY_ENV, help=f"Require 'Bearer KEY' to upload or delete (or ${API_KEY_ENV}).")
+@click.option("--max-upload-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_BYTES, show_default=True,
+              envvar=MAX_UPLOAD_BYTES_ENV, help=f"Request body limit (or ${MAX_UPLOAD_BYTES_ENV}).")
+@click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True,
+              envvar=MAX_PIXELS_ENV, help=f"Source pixel limit (or ${MAX_PIXELS_ENV}).")
+@click.option("--quality", type=click.IntRange(1, 100), default=DEFAULT_QUALITY, show_default=True,
+              envvar=QUALITY_ENV, help=f"JPEG quality of served images (or ${QUALITY_ENV}).")
+@click.option("--prepare-workers", type=click.IntRange(min=1), default=DEFAULT_PREPARE_WORKERS, show_default=True,
+              envvar=PREPARE_WORKERS_ENV,
+              help=f"Processes per server worker re-encoding uploads (or ${PREPARE_WORKERS_ENV}).")
+@click.option("--render-threads", type=click.IntRange(min=1), default=DEFAULT_RENDER_THREADS, show_default=True,
+              envvar=RENDER_THREADS_ENV,
+              help=f"Images rendered at once per server worker; more wait their turn (or ${RENDER_THREADS_ENV}).")
+@click.option("--access-log/--no-access-log", default=False, show_default=True,
+              help="Log every request (/metrics counts them either way).")
+@click.pass_context
+def serve_cmd(ctx, host, port, workers, api_key, max_upload_bytes, max_pixels, quality, prepare_workers,
+              render_threads, access_log) -> None:
+    """Serve the store over HTTP (API docs at /docs, upload page and gallery at /)."""
+    settings = ServerSettings(ctx.obj, api_key or None, max_upload_bytes, max_pixels, quality, prepare_workers,
+                              render_threads)
+    _serve(settings, host, port, workers, access_log)
+
+
+def _serve(settings: ServerSettings, host: str, port: int, workers: int = 1, access_log: bool = False) -> None:
+    from pjstore.server.run import serve  # the web stack loads only for this command
+
+    click.echo(f"serving {settings.store} at http://{host}:{port}/ (API docs at /docs); Ctrl-C stops", err=True)
+    serve(settings, host, port, workers, access_log)
 
 def report_reads(store: Storage, image_ids: list[str]) -> None:
     """Serve every image at every stored scale through the read path; print bytes read vs whole."""

@@ -1,0 +1,59 @@
+"""Uploads run `ingest.ingest` in a pool of processes, off the event loop.
+
+Ingesting is seconds of decoding and transcoding; in separate processes it neither blocks the
+event loop nor competes for the GIL with the threads serving reads. Each pool process opens the
+store itself (LMDB is multi-process safe) and does the whole of `ingest` there, so the server
+adds no second copy of the write path and the stored file never travels back between processes.
+If a pool process dies (say a decoder crash on a hostile file), that upload fails with a 500,
+nothing is stored, and the next upload gets a fresh pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from pjstore.errors import PjstoreError
+from pjstore.ingest import IngestOptions, ingest
+from pjstore.record import ImageRecord
+from pjstore.storage import Storage, open_storage
+
+_stores: dict[str, Storage] = {}  # per pool process: the store, opened once
+
+
+class IngestFailed(PjstoreError):
+    """The process ingesting an upload died; nothing was stored."""
+
+
+def _ingest_at(location: str, source: bytes, options: IngestOptions) -> tuple[ImageRecord, bool]:
+    """`ingest` into the store at `location`, run inside a pool process."""
+    if location not in _stores:
+        _stores[location] = open_storage(location)
+    return ingest(_stores[location], source, options)
+
+
+class IngestPool:
+    def __init__(self, location: str, workers: int) -> None:
+        self._location, self._workers = location, workers
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn, not fork: the server process has threads and an open LMDB environment, which a
+        # forked child must not inherit.
+        return ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"))
+
+    async def ingest(self, source: bytes, options: IngestOptions) -> tuple[ImageRecord, bool]:
+        """`ingest(store, source, options)` in a pool process; raises its typed errors."""
+        pool = self._pool
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, _ingest_at, self._location, source, options)
+        except BrokenProcessPool:
+            if self._pool is pool:
+                self._pool = self._new_pool()
+                pool.shutdown(wait=False)
+            raise IngestFailed("the process ingesting this upload died; nothing was stored") from None
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)

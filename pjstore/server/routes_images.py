@@ -1,0 +1,132 @@
+"""The `/v1/images` endpoints: upload, serve at a scale or size, info, original, list, delete.
+
+Most read handlers are plain functions, so FastAPI runs them in its thread pool. Serving an
+image answers a matching `If-None-Match` on the event loop (the record is a small LMDB read) and
+renders in at most `render_threads` threads per worker: Pillow releases the GIL while decoding and
+encoding, the bound keeps memory in check (rendering a 100 MP original holds about 0.5 GB), and
+the limiter serves waiting requests first come, first served.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from pjstore import ids
+from pjstore.errors import InvalidRequest, NotFound, PjstoreError
+from pjstore.read_path import select
+from pjstore.read_path.pipeline import render
+from pjstore.server.auth import require_key
+from pjstore.server.caching import CACHE_CONTROL, etag, not_modified
+from pjstore.server.errors import ApiError
+from pjstore.server.limits import FILE_FIELD, read_upload
+from pjstore.server.ranges import byte_range
+from pjstore.server.state import State
+
+PREFIX = "/v1/images"
+BYTES_READ = "X-Pjstore-Bytes-Read"
+JPEG = "image/jpeg"
+MAX_PAGE = 1000
+
+router = APIRouter(prefix=PREFIX, tags=["images"])
+
+_UPLOAD_BODY = {"requestBody": {"required": True, "content": {
+    JPEG: {"schema": {"type": "string", "format": "binary"}},
+    "multipart/form-data": {"schema": {"type": "object", "required": [FILE_FIELD],
+                                       "properties": {FILE_FIELD: {"type": "string", "format": "binary"}}}},
+}}}
+_JPEG_RESPONSE = {200: {"content": {JPEG: {}}, "description": "A baseline JPEG."}}
+
+
+@dataclass(frozen=True)
+class ImagePage:
+    ids: list[str]
+    next: str | None  # pass as `after` for the next page; null on the last page
+
+
+def location(image_id: str) -> str:
+    return f"{PREFIX}/{image_id}"
+
+
+@router.post("", status_code=201, dependencies=[Depends(require_key)], openapi_extra=_UPLOAD_BODY,
+             summary="Upload a JPEG (raw body or multipart field 'file')")
+async def upload(request: Request, s: State) -> JSONResponse:
+    """201 and the record for a new image; 200 and the existing record for bytes already stored."""
+    outcome = "InternalError"
+    try:
+        source = await read_upload(request, s.settings.max_upload_bytes)
+        record, created = await s.uploads.ingest(source, s.ingest_options)
+        outcome = "created" if created else "existing"
+    except (PjstoreError, ApiError) as exc:
+        outcome = exc.error if isinstance(exc, ApiError) else type(exc).__name__
+        raise
+    finally:
+        s.metrics.uploads.labels(outcome).inc()
+    return JSONResponse(record.to_json(), status_code=201 if created else 200,
+                        headers={"Location": location(record.id)})
+
+
+@router.get("", summary="List stored image ids, in pages")
+def list_images(s: State, after: str | None = None, limit: int = Query(100, ge=1, le=MAX_PAGE)) -> ImagePage:
+    page = s.store.list(after=ids.validate(after) if after else None, limit=limit + 1)
+    return ImagePage(page[:limit], page[limit - 1] if len(page) > limit else None)
+
+
+@router.get("/{image_id}", response_class=Response, responses=_JPEG_RESPONSE,
+            summary="The image as a baseline JPEG at a stored scale, width or height")
+async def get_image(s: State, request: Request, image_id: str,
+                    scale: float | None = Query(None, description="A stored scale: 0.1, 0.25, 0.5 or 1 (default 1)."),
+                    w: int | None = Query(None, ge=1, description="Any upright width up to the original's."),
+                    h: int | None = Query(None, ge=1, description="Any upright height up to the original's."),
+                    ) -> Response:
+    """Read from the smallest stored prefix covering the request; 304 if the ETag matches."""
+    record = s.store.info(ids.validate(image_id))
+    if sum(x is not None for x in (scale, w, h)) > 1:
+        raise InvalidRequest("give at most one of scale, w, h")
+    by_size = w is not None or h is not None
+    chosen = select.by_size(record, w, h) if by_size else select.by_scale(record, 1.0 if scale is None else scale)
+    headers = {"ETag": etag(record.id, chosen.entry.scale, *chosen.size, s.settings.quality),
+               "Cache-Control": CACHE_CONTROL}
+    if not_modified(request.headers.get("if-none-match"), headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    size = {"width": w, "height": h} if by_size else {"scale": chosen.entry.scale}
+    make = partial(render, s.store, record.id, quality=s.settings.quality, **size)
+    r = await anyio.to_thread.run_sync(make, limiter=s.renders)
+    s.metrics.served(r.bytes_read, record.stored_bytes)
+    return Response(r.data, media_type=JPEG, headers={**headers, BYTES_READ: str(r.bytes_read)})
+
+
+@router.get("/{image_id}/info", summary="The image's record (as `pjstore info`)")
+def info(image_id: str, s: State) -> dict:
+    return s.store.info(ids.validate(image_id)).to_json()
+
+
+@router.get("/{image_id}/original", response_class=Response,
+            responses={200: _JPEG_RESPONSE[200], 206: {"description": "One byte range of the stored file."}},
+            summary="The stored progressive file; a Range fetches just a prefix")
+def original(request: Request, image_id: str, s: State) -> Response:
+    record = s.store.info(ids.validate(image_id))
+    headers = {"ETag": etag(record.id, "original"), "Cache-Control": CACHE_CONTROL, "Accept-Ranges": "bytes"}
+    if not_modified(request.headers.get("if-none-match"), headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    span = byte_range(request.headers.get("range"), record.stored_bytes)
+    start, stop = span or (0, record.stored_bytes)
+    data = s.store.get_range(record.id, start, stop)
+    s.metrics.served(len(data), record.stored_bytes)
+    headers[BYTES_READ] = str(len(data))
+    if span is None:
+        return Response(data, media_type=JPEG, headers=headers)
+    headers["Content-Range"] = f"bytes {start}-{stop - 1}/{record.stored_bytes}"
+    return Response(data, status_code=206, media_type=JPEG, headers=headers)
+
+
+@router.delete("/{image_id}", status_code=204, dependencies=[Depends(require_key)], response_class=Response,
+               summary="Delete an image")
+def delete(image_id: str, s: State) -> Response:
+    if not s.store.delete(ids.validate(image_id)):
+        raise NotFound(f"no image {image_id}")
+    return Response(status_code=204)

@@ -1,0 +1,40 @@
+"""What request handlers share in one server process: settings, the open store, the ingest pool,
+the metrics and the render limiter. Built by the app's lifespan, so each worker process opens its
+own store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from anyio import CapacityLimiter
+from fastapi import Depends, Request
+
+from pjstore.ingest import IngestOptions
+from pjstore.server.ingest_pool import IngestPool
+from pjstore.server.metrics import Metrics
+from pjstore.server.settings import ServerSettings
+from pjstore.storage import Storage
+
+
+@dataclass(frozen=True)
+class ServerState:
+    settings: ServerSettings
+    store: Storage
+    uploads: IngestPool
+    metrics: Metrics
+    renders: CapacityLimiter  # threads rendering images at once in this process
+
+    @property
+    def ingest_options(self) -> IngestOptions:
+        """The CLI's defaults (scheme, quality target) under this server's limits."""
+        return IngestOptions(max_pixels=self.settings.max_pixels, max_bytes=self.settings.max_upload_bytes)
+
+
+async def state(request: Request) -> ServerState:
+    """A dependency: this process's ServerState. Async because FastAPI would run a plain function
+    dependency in its thread pool, a thread hop per request for an attribute lookup."""
+    return request.app.state.pjstore
+
+
+State = Annotated[ServerState, Depends(state)]  # how a handler asks for it
