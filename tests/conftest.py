@@ -121,6 +121,20 @@ def any_store(request, tmp_path):
         yield s
 
 
+class CountingStore:
+    """Wraps a store and records every byte range read, to prove prefix-only reads."""
+
+    def __init__(self, inner):
+        self.inner, self.ranges = inner, []
+
+    def get_range(self, image_id, start, stop):
+        self.ranges.append((start, stop))
+        return self.inner.get_range(image_id, start, stop)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
 # --- the quality contract, written out independently of pjstore.quality -----------------------
 
 def contract_psnr(source: bytes, candidate: bytes, scale: float) -> float:

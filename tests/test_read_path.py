@@ -13,21 +13,7 @@ from pjstore.errors import InvalidRequest, NotFound
 from pjstore.ingest import ingest
 from pjstore.read_path.pipeline import render
 
-from conftest import KINDS
-
-
-class CountingStore:
-    """Wraps a store and records every byte range read, to prove prefix-only reads."""
-
-    def __init__(self, inner):
-        self.inner, self.ranges = inner, []
-
-    def get_range(self, image_id, start, stop):
-        self.ranges.append((start, stop))
-        return self.inner.get_range(image_id, start, stop)
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
+from conftest import KINDS, CountingStore
 
 
 def served_kind(data: bytes) -> str:

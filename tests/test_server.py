@@ -20,7 +20,7 @@ from pjstore.server.app import create_app
 from pjstore.server.limits import read_upload
 from pjstore.server.settings import ServerSettings
 
-from conftest import EDGE, needs_shared
+from conftest import EDGE, CountingStore, needs_shared
 from serving import metric
 
 JPEG = {"Content-Type": "image/jpeg"}
@@ -221,20 +221,6 @@ def test_unknown_and_malformed_ids(served):
     for bad in ("xyz", "A" * 64, "0" * 63, "g" * 64, "0" * 64 + "0"):
         assert_error(c.get(f"/v1/images/{bad}/info"), 400, "InvalidRequest")
         assert_error(c.get(f"/v1/images/{bad}", params={"scale": 0.1}), 400, "InvalidRequest")
-
-
-class CountingStore:
-    """Wraps the app's store and records every byte range read."""
-
-    def __init__(self, inner):
-        self.inner, self.ranges = inner, []
-
-    def get_range(self, image_id, start, stop):
-        self.ranges.append((start, stop))
-        return self.inner.get_range(image_id, start, stop)
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
 
 
 @pytest.fixture
