@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from pjstore.errors import PjstoreError
 from pjstore.ingest import IngestOptions, ingest
+from pjstore.parent_watch import exit_with_parent
 from pjstore.record import ImageRecord
 from pjstore.storage import Storage, open_storage
 
@@ -42,7 +44,9 @@ class IngestPool:
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the server process has threads and an open LMDB environment, which a
         # forked child must not inherit.
-        return ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"))
+        # The watch: a server worker killed outright must not leave its pool processes behind.
+        return ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=exit_with_parent, initargs=(os.getpid(),))
 
     async def ingest(self, source: bytes, options: IngestOptions) -> tuple[ImageRecord, bool]:
         """`ingest(store, source, options)` in a pool process; raises its typed errors."""
