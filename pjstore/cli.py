@@ -315,9 +315,11 @@ def serve_cmd(ctx, host, port, workers, api_key, max_upload_bytes, max_pixels, q
               render_threads, max_result_dimension, request_timeout, render_queue, upload_queue, url_key, url_salt,
               access_log) -> None:
     """Serve the store over HTTP (API docs at /docs, upload page and gallery at /)."""
-    settings = ServerSettings(ctx.obj, api_key or None, max_upload_bytes, max_pixels, quality, prepare_workers,
-                              render_threads, max_result_dimension or None, request_timeout, render_queue,
-                              upload_queue, url_key or None, url_salt)
+    settings = ServerSettings(
+        store=ctx.obj, api_key=api_key or None, max_upload_bytes=max_upload_bytes, max_pixels=max_pixels,
+        quality=quality, prepare_workers=prepare_workers, render_threads=render_threads,
+        max_result_dimension=max_result_dimension or None, request_timeout=request_timeout,
+        render_queue=render_queue, upload_queue=upload_queue, url_key=url_key or None, url_salt=url_salt)
     _serve(settings, host, port, workers, access_log)
 
 

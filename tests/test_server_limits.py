@@ -14,11 +14,13 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from pjstore import cli
 from pjstore.cli import main
 from pjstore.ingest import ingest
 from pjstore.server import ingest_pool, routes_images
 from pjstore.server.backpressure import Admission
 from pjstore.server.errors import ApiError
+from pjstore.server.settings import ServerSettings
 
 from test_server import assert_error, make_client, stored_ids, upload
 
@@ -48,6 +50,17 @@ def in_thread(call) -> tuple[threading.Thread, list]:
     thread = threading.Thread(target=lambda: out.append(call()))
     thread.start()
     return thread, out
+
+
+def test_serve_options_reach_the_settings(tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setattr(cli, "_serve", lambda settings, *args: seen.append(settings))
+    result = CliRunner().invoke(main, ["--store", str(tmp_path), "serve", "--max-result-dimension", "640",
+                                       "--request-timeout", "2.5", "--render-queue", "7", "--upload-queue", "0",
+                                       "--url-key", "k", "--url-salt", "s"])
+    assert result.exit_code == 0, result.output
+    assert seen == [ServerSettings(store=str(tmp_path), max_result_dimension=640, request_timeout=2.5,
+                                   render_queue=7, upload_queue=0, url_key="k", url_salt="s")]
 
 
 # --- result dimensions --------------------------------------------------------------------------
