@@ -7,7 +7,8 @@ Starts the server on a free loopback port over a temporary store, runs the uploa
 generated JPEGs) and readers (a stored scale or a random width of a known image, every answer
 decoded and checked) for `--seconds`, checks that every image created is listed with its offsets
 and served, and runs fsck on the store. Prints throughput, latency percentiles, failures and the
-RSS of the server's process tree (start, peak, end; last third over first third). Exits non-zero
+memory of the server's process tree (start, peak, end; last third over first third), both RSS
+and its anonymous part: RSS also counts the store's pages mapped in, which grow with the store. Exits non-zero
 on any failure. Traffic goes to 127.0.0.1 only; time and client counts bound the run.
 """
 
@@ -33,10 +34,11 @@ def report(result: SoakResult, uploaders: int, readers: int) -> str:
     for name, lat in (("uploads", result.uploads), ("reads", result.reads)):
         lines.append(f"| {name} | {lat.count} | {lat.per_second:.1f} | {lat.p50_ms:.0f} | {lat.p95_ms:.0f} "
                      f"| {lat.p99_ms:.0f} |")
-    m = result.memory
-    lines += ["", f"server RSS (all processes): start {m.start:.0f} MB, peak {m.peak:.0f} MB, end {m.end:.0f} MB; "
-                  f"last third / first third {m.growth:.3f}",
-              f"5xx: {result.server_errors}; failures: {len(result.failures)}"]
+    lines.append("")
+    for name, m in (("RSS", result.memory), ("anonymous (heap) memory", result.heap)):
+        lines.append(f"server {name}, all processes: start {m.start:.0f} MB, peak {m.peak:.0f} MB, "
+                     f"end {m.end:.0f} MB; mean of the last third / first third {m.growth:.3f}")
+    lines.append(f"5xx: {result.server_errors}; failures: {len(result.failures)}")
     lines += [f"  {failure}" for failure in result.failures[:20]]
     return "\n".join(lines)
 

@@ -3,7 +3,7 @@ a check that nothing was lost or corrupted. Used by the slow soak test and `eval
 
 Uploaders send distinct generated JPEGs; readers fetch known images at a stored scale (checking
 the bytes read against the record) or at a random width, and decode every response at its
-expected size. The RSS of the server's whole process tree is sampled once a second. All traffic
+expected size. The memory of the server's whole process tree is sampled once a second. All traffic
 goes to 127.0.0.1; the duration, the client count and each request's timeout bound the run.
 """
 
@@ -29,7 +29,7 @@ from killing import assert_store_verifies
 from serving import running_server
 
 JPEG = {"Content-Type": "image/jpeg"}
-WARMUP_UPLOADS = 16  # sent before the clock starts: readers have images, upload pools are up
+WARMUP_ROUNDS = 2  # of one upload per uploader, before the clock starts: readers have images, pools are up
 REQUEST_TIMEOUT = 120.0
 SAMPLE_SECONDS = 1.0
 
@@ -50,7 +50,9 @@ class Latencies:
 
 @dataclass(frozen=True)
 class Memory:
-    samples_mb: tuple[float, ...]  # RSS of the server's process tree, once a second
+    """One series of memory samples of the server's process tree, once a second, in MB."""
+
+    samples_mb: tuple[float, ...]
 
     @property
     def start(self) -> float:
@@ -79,7 +81,8 @@ class SoakResult:
     failures: tuple[str, ...]  # every unexpected answer: status 5xx or otherwise, wrong size, bad bytes
     server_errors: int  # 5xx answers among them
     images_stored: int
-    memory: Memory
+    memory: Memory  # resident set size: heap, plus the store's pages mapped in (they grow with the store)
+    heap: Memory  # anonymous memory only (RSS less file-backed pages): what a leak would grow
 
 
 @dataclass
@@ -107,15 +110,17 @@ def soak(store: Path, seconds: float = 60.0, uploaders: int = 8, readers: int = 
     listed = assert_store_verifies(store)
     return SoakResult(duration, Latencies.of(tally.upload_seconds, duration),
                       Latencies.of(tally.read_seconds, duration), tuple(tally.failures), tally.server_errors,
-                      len(listed), memory)
+                      len(listed), *memory)
 
 
-async def _load(url: str, pid: int, seconds: float, uploaders: int, readers: int) -> tuple[_Tally, float, Memory]:
+async def _load(url: str, pid: int, seconds: float, uploaders: int, readers: int) -> \
+        tuple[_Tally, float, tuple[Memory, Memory]]:
     tally, seeds, rng = _Tally(), itertools.count(), random.Random(5)
     limits = httpx.Limits(max_connections=uploaders + readers, max_keepalive_connections=uploaders + readers)
     async with httpx.AsyncClient(base_url=url, timeout=REQUEST_TIMEOUT, limits=limits) as client:
-        await asyncio.gather(*(_upload(client, tally, next(seeds)) for _ in range(WARMUP_UPLOADS)))
-        sampler = _RssSampler(pid)
+        for _ in range(WARMUP_ROUNDS):  # no more at once than the uploaders will send: no 503 from warming up
+            await asyncio.gather(*(_upload(client, tally, next(seeds)) for _ in range(uploaders)))
+        sampler = _MemorySampler(pid)
         started = time.perf_counter()
         deadline = started + seconds
         await asyncio.gather(*(_uploader(client, tally, seeds, deadline) for _ in range(uploaders)),
@@ -199,30 +204,33 @@ def _check_kept(url: str, tally: _Tally) -> None:
                 tally.failures.append(f"after the run, {info['id']}: {problem}")
 
 
-class _RssSampler:
-    """Samples the RSS of a process and all its descendants, once a second, in a thread."""
+class _MemorySampler:
+    """Samples the memory of a process and all its descendants, once a second, in a thread."""
 
     def __init__(self, pid: int) -> None:
         self._root, self._samples, self._stop = psutil.Process(pid), [], threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    def _rss_mb(self) -> float:
-        total = 0
+    def _sample_mb(self) -> tuple[float, float]:
+        """(RSS, anonymous RSS) of the tree: `shared` is the file-backed part, here mostly LMDB's map."""
+        rss = anonymous = 0
         for process in [self._root, *self._root.children(recursive=True)]:
             try:
-                total += process.memory_info().rss
+                info = process.memory_info()
             except psutil.NoSuchProcess:
-                pass
-        return total / 2**20
+                continue
+            rss, anonymous = rss + info.rss, anonymous + info.rss - info.shared
+        return rss / 2**20, anonymous / 2**20
 
     def _run(self) -> None:
         while True:
-            self._samples.append(self._rss_mb())
+            self._samples.append(self._sample_mb())
             if self._stop.wait(SAMPLE_SECONDS):
                 return
 
-    def stop(self) -> Memory:
+    def stop(self) -> tuple[Memory, Memory]:
+        """The RSS and the anonymous memory series."""
         self._stop.set()
         self._thread.join()
-        return Memory(tuple(self._samples))
+        return Memory(tuple(s[0] for s in self._samples)), Memory(tuple(s[1] for s in self._samples))
