@@ -46,8 +46,8 @@ class IngestPool:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the server process has threads and an open LMDB environment, which a
-        # forked child must not inherit.
-        # The watch: a server worker killed outright must not leave its pool processes behind.
+        # forked child must not inherit. The parent watch: a server worker killed outright must
+        # not leave its pool processes behind.
         return ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=exit_with_parent, initargs=(os.getpid(),))
 

@@ -91,7 +91,8 @@ def list_images(s: State, after: str | None = None, limit: int = Query(100, ge=1
 
 
 @router.get("/{image_id}", response_class=Response, responses=_JPEG_RESPONSE,
-            dependencies=[Depends(require_signature)], summary="The image as a baseline JPEG at a stored scale, width or height")
+            dependencies=[Depends(require_signature)],
+            summary="The image as a baseline JPEG at a stored scale, width or height")
 async def get_image(s: State, request: Request, image_id: str,
                     scale: float | None = Query(None, description="A stored scale: 0.1, 0.25, 0.5 or 1 (default 1)."),
                     w: int | None = Query(None, ge=1, description="Any upright width up to the original's."),

@@ -1,6 +1,6 @@
 """What request handlers share in one server process: settings, the open store, the ingest pool,
-the metrics, the render threads and their queue, and the URL signer. Built by the app's lifespan, so each worker process opens its
-own store."""
+the metrics, the render threads and their queue, and the URL signer. Built by the app's lifespan,
+so each worker process opens its own store."""
 
 from __future__ import annotations
 
