@@ -1,4 +1,4 @@
-"""The `pjstore` command line: ingest, info, get, export, ls, rm, serve, and the demo main job."""
+"""The `pjstore` command line: ingest, info, get, export, ls, rm, fsck, serve, sign-url, and the demo main job."""
 
 from __future__ import annotations
 
@@ -25,10 +25,13 @@ from pjstore.quality.sizes import DEFAULT_SCALES
 from pjstore.read_path.encode import DEFAULT_QUALITY
 from pjstore.read_path.pipeline import render
 from pjstore.scan_search.options import OBJECTIVES, SearchOptions
-from pjstore.server.settings import (API_KEY_ENV, DEFAULT_PREPARE_WORKERS, DEFAULT_RENDER_THREADS, MAX_PIXELS_ENV,
-                                     MAX_UPLOAD_BYTES_ENV, PREPARE_WORKERS_ENV, QUALITY_ENV, RENDER_THREADS_ENV,
-                                     ServerSettings)
+from pjstore.server.settings import (API_KEY_ENV, DEFAULT_PREPARE_WORKERS, DEFAULT_RENDER_QUEUE,
+                                     DEFAULT_RENDER_THREADS, DEFAULT_REQUEST_TIMEOUT, DEFAULT_UPLOAD_QUEUE,
+                                     MAX_PIXELS_ENV, MAX_RESULT_DIMENSION_ENV, MAX_UPLOAD_BYTES_ENV,
+                                     PREPARE_WORKERS_ENV, QUALITY_ENV, RENDER_QUEUE_ENV, RENDER_THREADS_ENV,
+                                     REQUEST_TIMEOUT_ENV, UPLOAD_QUEUE_ENV, URL_KEY_ENV, URL_SALT_ENV, ServerSettings)
 from pjstore.storage import DEFAULT_LOCATION, ENV_VAR, Storage, open_storage
+from pjstore.url_signing import UrlSigner
 
 @click.group()
 @click.option("--store", "location", envvar=ENV_VAR, default=DEFAULT_LOCATION, show_default=True,
@@ -290,15 +293,43 @@ def demo(ctx, corpus, scheme, serve, port) -> None:
 @click.option("--render-threads", type=click.IntRange(min=1), default=DEFAULT_RENDER_THREADS, show_default=True,
               envvar=RENDER_THREADS_ENV,
               help=f"Images rendered at once per server worker; more wait their turn (or ${RENDER_THREADS_ENV}).")
+@click.option("--max-result-dimension", type=click.IntRange(min=0), default=0, show_default=True,
+              envvar=MAX_RESULT_DIMENSION_ENV,
+              help=f"Widest or tallest image served, 0 for up to the original's (or ${MAX_RESULT_DIMENSION_ENV}).")
+@click.option("--request-timeout", type=click.FloatRange(min=0, min_open=True), default=DEFAULT_REQUEST_TIMEOUT,
+              show_default=True, envvar=REQUEST_TIMEOUT_ENV,
+              help=f"Seconds a client waits for a render or an upload's ingest; then 504 (or ${REQUEST_TIMEOUT_ENV}).")
+@click.option("--render-queue", type=click.IntRange(min=0), default=DEFAULT_RENDER_QUEUE, show_default=True,
+              envvar=RENDER_QUEUE_ENV,
+              help=f"Renders waiting per server worker before 503 + Retry-After (or ${RENDER_QUEUE_ENV}).")
+@click.option("--upload-queue", type=click.IntRange(min=0), default=DEFAULT_UPLOAD_QUEUE, show_default=True,
+              envvar=UPLOAD_QUEUE_ENV,
+              help=f"Uploads waiting per server worker before 503 + Retry-After (or ${UPLOAD_QUEUE_ENV}).")
+@click.option("--url-key", envvar=URL_KEY_ENV,
+              help=f"Require image URLs signed with this key, see sign-url (or ${URL_KEY_ENV}).")
+@click.option("--url-salt", envvar=URL_SALT_ENV, default="", help=f"Salt of URL signatures (or ${URL_SALT_ENV}).")
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
               help="Log every request (/metrics counts them either way).")
 @click.pass_context
 def serve_cmd(ctx, host, port, workers, api_key, max_upload_bytes, max_pixels, quality, prepare_workers,
-              render_threads, access_log) -> None:
+              render_threads, max_result_dimension, request_timeout, render_queue, upload_queue, url_key, url_salt,
+              access_log) -> None:
     """Serve the store over HTTP (API docs at /docs, upload page and gallery at /)."""
-    settings = ServerSettings(ctx.obj, api_key or None, max_upload_bytes, max_pixels, quality, prepare_workers,
-                              render_threads)
+    settings = ServerSettings(
+        store=ctx.obj, api_key=api_key or None, max_upload_bytes=max_upload_bytes, max_pixels=max_pixels,
+        quality=quality, prepare_workers=prepare_workers, render_threads=render_threads,
+        max_result_dimension=max_result_dimension or None, request_timeout=request_timeout,
+        render_queue=render_queue, upload_queue=upload_queue, url_key=url_key or None, url_salt=url_salt)
     _serve(settings, host, port, workers, access_log)
+
+
+@main.command("sign-url")
+@click.argument("url")
+@click.option("--url-key", envvar=URL_KEY_ENV, required=True, help=f"The server's URL key (or ${URL_KEY_ENV}).")
+@click.option("--url-salt", envvar=URL_SALT_ENV, default="", help=f"The server's URL salt (or ${URL_SALT_ENV}).")
+def sign_url(url, url_key, url_salt) -> None:
+    """Print URL (a path and query, e.g. '/v1/images/ID?w=300') with the signature the server wants."""
+    click.echo(UrlSigner(url_key.encode(), url_salt.encode()).sign(url))
 
 
 def _serve(settings: ServerSettings, host: str, port: int, workers: int = 1, access_log: bool = False) -> None:

@@ -6,6 +6,7 @@ the encoder settings real uploads come with.
 
 from __future__ import annotations
 
+import functools
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,3 +70,19 @@ def write_samples(directory: str | Path, samples: tuple[Sample, ...] = DEFAULT_S
             path.write_bytes(make(sample))
         paths.append(path)
     return paths
+
+
+@functools.cache
+def _photo(name: str) -> np.ndarray:
+    return pixels(name)
+
+
+def distinct(seed: int, max_side: int = 320) -> bytes:
+    """A JPEG no other seed gives: a crop of a sample photo at a seed-chosen place, size and
+    quality, for load and crash tests that need many different uploads."""
+    rng = np.random.default_rng(seed)
+    sample = DEFAULT_SAMPLES[seed % len(DEFAULT_SAMPLES)]
+    photo = _photo(sample.name)
+    h, w = (int(rng.integers(min(48, n), min(max_side, n) + 1)) for n in photo.shape[:2])
+    top, left = int(rng.integers(0, photo.shape[0] - h + 1)), int(rng.integers(0, photo.shape[1] - w + 1))
+    return encode(photo[top : top + h, left : left + w], int(rng.integers(70, 96)), sample.subsampling)

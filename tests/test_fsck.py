@@ -6,19 +6,18 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
 
-import psutil
 import pytest
 
 from pjstore.encoder.structure import parse
 from pjstore.fsck import fsck
 from pjstore.ingest import ingest, prepare
 from pjstore.offset_map import OffsetMap
-from pjstore.storage import LmdbStorage
+
+from killing import assert_store_verifies, kill
 
 
 def test_clean_store_is_clean(store, kinds):
@@ -70,17 +69,11 @@ def _kill_runs(tmp_path, kinds, runs: int) -> None:
     for _ in range(runs):
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.3, 2.5))
-        children = psutil.Process(proc.pid).children(recursive=True)
-        proc.send_signal(signal.SIGKILL)
+        kill(proc.pid)
         proc.wait()
-        _, alive = psutil.wait_procs(children, timeout=10)
-        assert not alive, f"workers outlived their killed writer: {alive}"
-        with LmdbStorage(location) as s:
-            report = fsck(s)
-            assert report.problems == (), report.problems
+        assert_store_verifies(location)
     subprocess.run(cmd, env=env, check=True, capture_output=True)  # a rerun completes the batch
-    with LmdbStorage(location) as s:
-        assert len(s.list()) == len(names) and fsck(s).clean
+    assert len(assert_store_verifies(location)) == len(names)
 
 
 def test_killed_ingest_leaves_a_valid_store(tmp_path, kinds):

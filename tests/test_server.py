@@ -410,6 +410,7 @@ def test_an_endless_upload_body_stops_being_read_at_the_limit():
 
 def test_settings_reach_worker_processes_through_the_environment():
     settings = ServerSettings(store="/data/s", api_key="k", max_upload_bytes=10, max_pixels=20, quality=70,
-                              prepare_workers=3, render_threads=5)
+                              prepare_workers=3, render_threads=5, max_result_dimension=640, request_timeout=2.5,
+                              render_queue=7, upload_queue=0, url_key="u", url_salt="v")
     assert ServerSettings.from_env(settings.to_env()) == settings
     assert ServerSettings.from_env({}) == ServerSettings()

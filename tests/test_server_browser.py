@@ -69,3 +69,16 @@ def test_upload_through_the_page_shows_the_image_with_its_sizes(tmp_path, kinds,
         assert [int(r.find_elements(By.TAG_NAME, "td")[2].text.replace(",", "")) for r in rows] == \
             [row["offset"] for row in record["scales"]]
         wait.until(lambda d: _image_loaded(d, uploaded))
+
+
+def test_the_page_works_when_image_urls_are_signed(tmp_path, kinds, browser):
+    with running_server(tmp_path / "store", "--url-key", "k3y") as server:
+        url = server.url
+        info = httpx.post(f"{url}/v1/images", content=kinds["gray"], headers={"Content-Type": "image/jpeg"}).json()
+        assert httpx.get(f"{url}/v1/images/{info['id']}", params={"scale": 0.1}).status_code == 403
+        browser.get(f"{url}/")
+        figure = WebDriverWait(browser, 60).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, f'figure[data-id="{info["id"]}"]'))[0]
+        srcset = figure.find_element(By.TAG_NAME, "img").get_attribute("srcset")
+        assert srcset.count("&sig=") == len(info["scales"])
+        WebDriverWait(browser, 60).until(lambda d: _image_loaded(d, figure))

@@ -5,14 +5,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import threading
-import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Collection
 
 from pjstore.ingest import IngestOptions, Prepared, prepare
-
-_WATCH_SECONDS = 0.5
+from pjstore.parent_watch import exit_with_parent
 
 
 def default_workers() -> int:
@@ -24,17 +21,7 @@ def _init_worker(writer: int) -> None:
     # Ctrl-C is the writer's to handle: it cancels queued work and lets running work finish,
     # instead of every worker dying mid-task with its own traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # If the writer is killed outright, nothing would ever tell idle workers to exit. A watchdog
-    # rather than prctl(PR_SET_PDEATHSIG): that is Linux-only and some sandboxed kernels accept
-    # it without ever sending the signal (seen here). Comparing with the writer's pid also
-    # catches a writer that died while this worker was still starting.
-    threading.Thread(target=_exit_when_orphaned, args=(writer,), daemon=True).start()
-
-
-def _exit_when_orphaned(writer: int) -> None:
-    while os.getppid() == writer:
-        time.sleep(_WATCH_SECONDS)
-    os._exit(1)
+    exit_with_parent(writer)  # a writer killed outright leaves no idle workers behind
 
 
 class LocalPool:

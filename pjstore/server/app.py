@@ -4,12 +4,13 @@ so each worker reads its settings from the environment and opens its own store a
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
-from anyio import CapacityLimiter
 from fastapi import FastAPI
 
 from pjstore.server import errors, page, routes_images, routes_ops
+from pjstore.server.backpressure import Admission
 from pjstore.server.ingest_pool import IngestPool
 from pjstore.server.metrics import Metrics, MetricsMiddleware
 from pjstore.server.settings import ServerSettings
@@ -28,12 +29,15 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = open_storage(settings.store)
-        uploads = IngestPool(settings.store, settings.prepare_workers)
-        app.state.pjstore = ServerState(settings, store, uploads, metrics, CapacityLimiter(settings.render_threads))
+        uploads = IngestPool(settings.store, settings.prepare_workers, settings.upload_queue)
+        render_pool = ThreadPoolExecutor(settings.render_threads, thread_name_prefix="pjstore-render")
+        renders = Admission(settings.render_threads, settings.render_queue, "image renders")
+        app.state.pjstore = ServerState(settings, store, uploads, metrics, render_pool, renders, settings.signer)
         try:
             yield
         finally:
             uploads.close()
+            render_pool.shutdown(wait=True, cancel_futures=True)
             store.close()
 
     app = FastAPI(title="pjstore", description=DESCRIPTION, version="1", lifespan=lifespan)

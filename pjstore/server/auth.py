@@ -1,4 +1,5 @@
-"""Bearer-key authorization for the requests that change the store (uploads and deletes)."""
+"""Who may do what: a bearer key for the requests that change the store (uploads and deletes), and
+a URL signature for the requests that make the server render (when signing is on)."""
 
 from __future__ import annotations
 
@@ -21,3 +22,9 @@ async def require_key(request: Request, s: State) -> None:
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), key.encode()):
         raise ApiError(401, "Unauthorized", "this request needs 'Authorization: Bearer <key>'",
                        {"WWW-Authenticate": "Bearer"})
+
+
+async def require_signature(request: Request, s: State) -> None:
+    """A dependency: pass if URLs are not signed or this one carries its valid `sig`; else 403."""
+    if s.signer is not None and not s.signer.valid(request.url.path, request.query_params.multi_items()):
+        raise ApiError(403, "Forbidden", "this image URL needs a valid 'sig' parameter (see `pjstore sign-url`)")

@@ -5,19 +5,23 @@ event loop nor competes for the GIL with the threads serving reads. Each pool pr
 store itself (LMDB is multi-process safe) and does the whole of `ingest` there, so the server
 adds no second copy of the write path and the stored file never travels back between processes.
 If a pool process dies (say a decoder crash on a hostile file), that upload fails with a 500,
-nothing is stored, and the next upload gets a fresh pool.
+nothing is stored, and the next upload gets a fresh pool. At most `upload_queue` uploads wait for
+a pool process (beyond that: 503), and a client waits at most the request time limit.
 """
 
 from __future__ import annotations
 
-import asyncio
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from pjstore.errors import PjstoreError
 from pjstore.ingest import IngestOptions, ingest
+from pjstore.parent_watch import exit_with_parent
 from pjstore.record import ImageRecord
+from pjstore.server.backpressure import Admission
+from pjstore.server.timeouts import result_within
 from pjstore.storage import Storage, open_storage
 
 _stores: dict[str, Storage] = {}  # per pool process: the store, opened once
@@ -35,20 +39,25 @@ def _ingest_at(location: str, source: bytes, options: IngestOptions) -> tuple[Im
 
 
 class IngestPool:
-    def __init__(self, location: str, workers: int) -> None:
+    def __init__(self, location: str, workers: int, waiting: int) -> None:
         self._location, self._workers = location, workers
+        self.admission = Admission(workers, waiting, "uploads")
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn, not fork: the server process has threads and an open LMDB environment, which a
-        # forked child must not inherit.
-        return ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"))
+        # forked child must not inherit. The parent watch: a server worker killed outright must
+        # not leave its pool processes behind.
+        return ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=exit_with_parent, initargs=(os.getpid(),))
 
-    async def ingest(self, source: bytes, options: IngestOptions) -> tuple[ImageRecord, bool]:
-        """`ingest(store, source, options)` in a pool process; raises its typed errors."""
+    async def ingest(self, source: bytes, options: IngestOptions, timeout: float) -> tuple[ImageRecord, bool]:
+        """`ingest(store, source, options)` in a pool process; raises its typed errors, 503 when
+        too many uploads wait, 504 after `timeout` seconds."""
         pool = self._pool
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, _ingest_at, self._location, source, options)
+            job = self.admission.submit(pool, _ingest_at, self._location, source, options)
+            return await result_within(job, timeout, "ingesting this upload")
         except BrokenProcessPool:
             if self._pool is pool:
                 self._pool = self._new_pool()

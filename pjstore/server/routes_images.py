@@ -4,7 +4,7 @@ Most read handlers are plain functions, so FastAPI runs them in its thread pool.
 image answers a matching `If-None-Match` on the event loop (the record is a small LMDB read) and
 renders in at most `render_threads` threads per worker: Pillow releases the GIL while decoding and
 encoding, the bound keeps memory in check (rendering a 100 MP original holds about 0.5 GB), and
-the limiter serves waiting requests first come, first served.
+waiting requests are served first come, first served, at most `render_queue` of them (then 503).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -20,12 +19,15 @@ from pjstore import ids
 from pjstore.errors import InvalidRequest, NotFound, PjstoreError
 from pjstore.read_path import select
 from pjstore.read_path.pipeline import render
-from pjstore.server.auth import require_key
+from pjstore.record import ImageRecord
+from pjstore.server.auth import require_key, require_signature
 from pjstore.server.caching import CACHE_CONTROL, etag, not_modified
 from pjstore.server.errors import ApiError
 from pjstore.server.limits import FILE_FIELD, read_upload
 from pjstore.server.ranges import byte_range
 from pjstore.server.state import State
+from pjstore.server.timeouts import received_within, result_within
+from pjstore.url_signing import UrlSigner
 
 PREFIX = "/v1/images"
 BYTES_READ = "X-Pjstore-Bytes-Read"
@@ -52,21 +54,33 @@ def location(image_id: str) -> str:
     return f"{PREFIX}/{image_id}"
 
 
+def document(record: ImageRecord, signer: UrlSigner | None) -> dict:
+    """The record as `pjstore info` gives it, each scale with the URL serving it (signed when URLs
+    must be, so clients such as the page never need the key)."""
+    doc = record.to_json()
+    for row in doc["scales"]:
+        url = f"{location(record.id)}?scale={row['scale']:g}"
+        row["url"] = signer.sign(url) if signer else url
+    return doc
+
+
 @router.post("", status_code=201, dependencies=[Depends(require_key)], openapi_extra=_UPLOAD_BODY,
              summary="Upload a JPEG (raw body or multipart field 'file')")
 async def upload(request: Request, s: State) -> JSONResponse:
     """201 and the record for a new image; 200 and the existing record for bytes already stored."""
     outcome = "InternalError"
+    timeout = s.settings.request_timeout
     try:
-        source = await read_upload(request, s.settings.max_upload_bytes)
-        record, created = await s.uploads.ingest(source, s.ingest_options)
+        s.uploads.admission.check()  # refuse before reading a body that could not be ingested soon
+        source = await received_within(read_upload(request, s.settings.max_upload_bytes), timeout)
+        record, created = await s.uploads.ingest(source, s.ingest_options, timeout)
         outcome = "created" if created else "existing"
     except (PjstoreError, ApiError) as exc:
         outcome = exc.error if isinstance(exc, ApiError) else type(exc).__name__
         raise
     finally:
         s.metrics.uploads.labels(outcome).inc()
-    return JSONResponse(record.to_json(), status_code=201 if created else 200,
+    return JSONResponse(document(record, s.signer), status_code=201 if created else 200,
                         headers={"Location": location(record.id)})
 
 
@@ -77,6 +91,7 @@ def list_images(s: State, after: str | None = None, limit: int = Query(100, ge=1
 
 
 @router.get("/{image_id}", response_class=Response, responses=_JPEG_RESPONSE,
+            dependencies=[Depends(require_signature)],
             summary="The image as a baseline JPEG at a stored scale, width or height")
 async def get_image(s: State, request: Request, image_id: str,
                     scale: float | None = Query(None, description="A stored scale: 0.1, 0.25, 0.5 or 1 (default 1)."),
@@ -89,20 +104,25 @@ async def get_image(s: State, request: Request, image_id: str,
         raise InvalidRequest("give at most one of scale, w, h")
     by_size = w is not None or h is not None
     chosen = select.by_size(record, w, h) if by_size else select.by_scale(record, 1.0 if scale is None else scale)
+    limit = s.settings.max_result_dimension
+    if limit is not None and max(chosen.size) > limit:
+        raise InvalidRequest(f"the result would be {chosen.size[0]}x{chosen.size[1]}; "
+                             f"this server serves at most {limit} pixels per side")
     headers = {"ETag": etag(record.id, chosen.entry.scale, *chosen.size, s.settings.quality),
                "Cache-Control": CACHE_CONTROL}
     if not_modified(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
     size = {"width": w, "height": h} if by_size else {"scale": chosen.entry.scale}
     make = partial(render, s.store, record.id, quality=s.settings.quality, **size)
-    r = await anyio.to_thread.run_sync(make, limiter=s.renders)
+    job = s.renders.submit(s.render_pool, make)
+    r = await result_within(job, s.settings.request_timeout, "rendering this image")
     s.metrics.served(r.bytes_read, record.stored_bytes)
     return Response(r.data, media_type=JPEG, headers={**headers, BYTES_READ: str(r.bytes_read)})
 
 
 @router.get("/{image_id}/info", summary="The image's record (as `pjstore info`)")
 def info(image_id: str, s: State) -> dict:
-    return s.store.info(ids.validate(image_id)).to_json()
+    return document(s.store.info(ids.validate(image_id)), s.signer)
 
 
 @router.get("/{image_id}/original", response_class=Response,

@@ -1,20 +1,22 @@
 """What request handlers share in one server process: settings, the open store, the ingest pool,
-the metrics and the render limiter. Built by the app's lifespan, so each worker process opens its
-own store."""
+the metrics, the render threads and their queue, and the URL signer. Built by the app's lifespan,
+so each worker process opens its own store."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Annotated
 
-from anyio import CapacityLimiter
 from fastapi import Depends, Request
 
 from pjstore.ingest import IngestOptions
+from pjstore.server.backpressure import Admission
 from pjstore.server.ingest_pool import IngestPool
 from pjstore.server.metrics import Metrics
 from pjstore.server.settings import ServerSettings
 from pjstore.storage import Storage
+from pjstore.url_signing import UrlSigner
 
 
 @dataclass(frozen=True)
@@ -23,7 +25,9 @@ class ServerState:
     store: Storage
     uploads: IngestPool
     metrics: Metrics
-    renders: CapacityLimiter  # threads rendering images at once in this process
+    render_pool: ThreadPoolExecutor  # `render_threads` threads: renders at once in this process
+    renders: Admission  # renders running or waiting for a thread
+    signer: UrlSigner | None  # checks image URLs' signatures; None: URLs are not signed
 
     @property
     def ingest_options(self) -> IngestOptions:

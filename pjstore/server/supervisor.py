@@ -4,13 +4,15 @@ uvicorn's own multi-worker mode shares one listening socket, and whichever worke
 accepts a whole burst of new connections: measured with 16 keep-alive clients and 2 workers, one
 run in two put every connection on one worker, so one core served while the other idled. With a
 socket per worker in a SO_REUSEPORT group, the kernel spreads connections across workers by
-hash instead. The supervisor restarts a worker that dies, and stops all of them on SIGINT/SIGTERM.
+hash instead. The supervisor restarts a worker that dies, and stops all of them on SIGINT/SIGTERM;
+if the supervisor itself is killed, its workers notice and exit.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import time
@@ -18,6 +20,8 @@ from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
 
 import uvicorn
+
+from pjstore.parent_watch import exit_with_parent
 
 log = logging.getLogger("pjstore.server")
 
@@ -34,8 +38,9 @@ def reuseport_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(app: str, host: str, port: int, access_log: bool) -> None:
+def _worker(app: str, host: str, port: int, access_log: bool, supervisor: int) -> None:
     """One worker process: its own listening socket, then uvicorn until a signal stops it."""
+    exit_with_parent(supervisor)  # a killed supervisor leaves no worker serving on its own
     sock = reuseport_socket(host, port)
     sock.listen(BACKLOG)
     config = uvicorn.Config(app, factory=True, host=host, port=port, access_log=access_log, log_level="info")
@@ -55,7 +60,7 @@ def supervise(app: str, host: str, port: int, workers: int, access_log: bool) ->
     context = multiprocessing.get_context("spawn")
 
     def start() -> tuple[BaseProcess, float]:
-        process = context.Process(target=_worker, args=(app, host, port, access_log))
+        process = context.Process(target=_worker, args=(app, host, port, access_log, os.getpid()))
         process.start()
         return process, time.monotonic()
 
