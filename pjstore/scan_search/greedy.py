@@ -69,7 +69,8 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
     if options.margin_db > 0:
         goals.append((goals[-1][0], goals[-1][1] + options.margin_db))
     for scale, threshold in goals:
-        model = QualityModel(ResizedBasis.build(dct, color_space, scale, options.model_pixels), dct, levels)
+        model = QualityModel(ResizedBasis.build(dct, color_space, scale, options.model_pixels), dct, levels,
+                             options.smoothing)
         while not _meets(model, target.metric, threshold, options.model_bias):
             cands = candidates(levels, first, options.c_depth)
             if not cands:

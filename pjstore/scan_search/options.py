@@ -24,7 +24,10 @@ class SearchOptions:
     model_pixels: output pixels modelled per scale (a strided grid above this).
     step_overhead_bytes: per-step share of scan header/table bytes in the byte-cost model.
     model_bias: modelled MSE is multiplied by this before comparing with the target, standing in
-    for what the model leaves out (libjpeg-turbo's block smoothing makes real prefixes better).
+    for what the model leaves out.
+    smoothing: model libjpeg-turbo's block smoothing (the decoder that verifies every prefix
+    estimates incomplete low coefficients from neighbouring DC values); off, the model sees only
+    the bits sent and is up to 3 dB off for DC-only and partly sent low bands.
     """
 
     c_depth: int = 6
@@ -36,6 +39,7 @@ class SearchOptions:
     model_pixels: int = 16384
     step_overhead_bytes: float = 12.0
     model_bias: float = 1.0
+    smoothing: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.c_depth <= 63:
