@@ -2,10 +2,12 @@
 time until the smallest scale meets its threshold, then the next scale, and so on.
 
 Per component, a coefficient first enters at bit a_depth - 1 (lower when its values have no
-bits that high) and later steps refine it one bit down to 0. Candidates are the coefficients up
+bits that high, or when refining it from there would cost too much more than sending it whole:
+dc_refine_excess, ac_refine_excess) and later steps refine it one bit down to 0. Candidates are the coefficients up
 to the highest one already included plus c_depth (AC only once the component's DC has been
 sent). Each candidate is scored by the quality model at the current scale; the best step (by
-quality, or quality per estimated byte) is taken. Whatever is left after the largest scale
+quality, or quality per estimated byte) is taken; with finish_cheapest, once a single step can
+reach the threshold, the cheapest such step. Whatever is left after the largest scale
 completes the file losslessly.
 """
 
@@ -14,6 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from pjstore.encoder.coefficients import DctImage
 from pjstore.quality.contract import QualityTarget
 from pjstore.quality.metrics import ssim
@@ -21,6 +25,7 @@ from pjstore.scan_search.byte_cost import ByteCost
 from pjstore.scan_search.model import QualityModel
 from pjstore.scan_search.options import SearchOptions
 from pjstore.scan_search.resize_basis import ResizedBasis
+from pjstore.scan_search.smoothing import LowFields
 from pjstore.scan_search.steps import NOT_SENT, Step, first_level, next_step
 
 
@@ -56,6 +61,14 @@ def _meets(model: QualityModel, metric: str, threshold: float, bias: float) -> b
     return mse == 0 or 10 * math.log10(255.0**2 / mse) >= threshold
 
 
+def _finishing(model: QualityModel, gains: np.ndarray, metric: str, threshold: float, bias: float) -> np.ndarray:
+    """Which candidates alone would bring the model to the threshold (PSNR only)."""
+    if metric != "psnr":
+        return np.zeros(len(gains), dtype=bool)
+    target_mse = 255.0**2 / 10 ** (threshold / 10) / bias
+    return (model.sse - gains) / (3 * model.basis.pixels) <= target_mse
+
+
 def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchOptions) -> GreedyResult:
     coefs = [c.coefficients for c in dct.components]
     levels = [[NOT_SENT] * 64 for _ in coefs]
@@ -63,6 +76,12 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
     first = [[first_level(cf[:, :, k], dc_depth if k == 0 else options.a_depth, k == 0) for k in range(64)]
              for cf in coefs]
     cost = ByteCost(coefs, max(dc_depth, options.a_depth), options.step_overhead_bytes)
+    for c, comp in enumerate(first):
+        for k in range(64):
+            allowed = options.ac_refine_excess if k else options.dc_refine_excess
+            while comp[k] > 0 and cost.refinement_excess(c, k, comp[k]) > allowed:
+                comp[k] -= 1
+    lows = [LowFields(c.coefficients, c.quant) for c in dct.components]
     steps: list[Step] = []
     ends: list[int] = []
     goals = list(zip(target.scales, target.thresholds))
@@ -70,15 +89,22 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
         goals.append((goals[-1][0], goals[-1][1] + options.margin_db))
     for scale, threshold in goals:
         model = QualityModel(ResizedBasis.build(dct, color_space, scale, options.model_pixels), dct, levels,
-                             options.smoothing)
+                             options.smoothing, lows)
         while not _meets(model, target.metric, threshold, options.model_bias):
             cands = candidates(levels, first, options.c_depth)
             if not cands:
                 break
             gains = model.gains(cands)
-            if options.objective == "quality_per_byte":
-                gains = gains / [cost.bytes(s) for s in cands]
-            best = cands[int(gains.argmax())]
+            sizes = np.array([cost.bytes(s) for s in cands])
+            finishing = _finishing(model, gains, target.metric, threshold, options.model_bias)
+            if options.finish_cheapest and finishing.any():
+                # One step reaches the threshold: the cheapest such step, not a larger one that
+                # overshoots (the cut can only fall at a segment's end).
+                best = cands[int(np.where(finishing, sizes, np.inf).argmin())]
+            else:
+                if options.objective == "quality_per_byte":
+                    gains = gains / sizes
+                best = cands[int(gains.argmax())]
             model.apply(best)
             levels[best.component][best.k] = best.al
             steps.append(best)

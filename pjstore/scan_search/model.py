@@ -24,23 +24,28 @@ from pjstore.scan_search.steps import NOT_SENT, Step, reconstruct
 
 class QualityModel:
     """The modelled error of the current plan at one scale (see module docstring).
-    `smooth`: model libjpeg-turbo's block smoothing (off: the bits sent, nothing else)."""
+    `smooth`: model libjpeg-turbo's block smoothing (off: the bits sent, nothing else); `lows`
+    may be shared by the models of one image's scales (smoothing's estimates do not depend on
+    the scale)."""
 
-    def __init__(self, basis: ResizedBasis, dct: DctImage, levels: list[list[int]], smooth: bool = True):
+    def __init__(self, basis: ResizedBasis, dct: DctImage, levels: list[list[int]], smooth: bool = True,
+                 lows: list[smoothing.LowFields] | None = None):
         self.basis = basis
         self._coefs = [c.coefficients.astype(np.int32) for c in dct.components]
         self._quant = [c.quant.astype(np.float32) for c in dct.components]
         self._levels = [list(lv) for lv in levels]
         self._smooth = smooth
         self._active = smooth and smoothing.active(self._levels)
-        self._lows = [smoothing.LowFields(c.coefficients, c.quant) for c in dct.components]
+        self._incomplete = sum(lv[k] != 0 for lv in self._levels for k in range(1, smoothing.SMOOTHED))
+        self._lows = lows or [smoothing.LowFields(c.coefficients, c.quant) for c in dct.components]
         n = len(self._coefs)
         self._low = [self._held_low(c, self._levels[c], self._active) for c in range(n)]
         self.residual = np.array([basis.image_all(c, self._error_fields(c)) for c in range(n)])
         self._deltas = np.zeros((n, 64, basis.pixels))  # row k: delta image of (c, k)'s next step
         self._delta_norms = np.zeros((n, 64))
-        self._keys: list[list[tuple | None]] = [[None] * 64 for _ in range(n)]  # what each delta holds
+        self._keys: list[list[tuple | None]] = [[None] * 64 for _ in range(n)]  # `_key` of each delta
         self._wide: dict[tuple[int, int], np.ndarray] = {}  # deltas touching every component
+        self._leaving: dict[int, tuple[tuple, np.ndarray]] = {}  # see _leaving_dc_formulas
         self._gram = basis.gram
         self._weighted = self._gram @ self.residual
         self.sse = float(np.sum(self.residual * self._weighted))
@@ -60,35 +65,57 @@ class QualityModel:
         return (values - held).astype(np.float32) * self._quant[c]
 
     def _active_after(self, step: Step) -> bool:
-        """Whether smoothing is on once `step` is taken (only DC and AC 1..9 steps can change it)."""
+        """Whether smoothing is on once `step` is taken (`smoothing.active`, by counting)."""
         if not self._smooth or step.k >= smoothing.SMOOTHED:
             return self._active
-        levels = [list(lv) for lv in self._levels]
-        levels[step.component][step.k] = step.al
-        return smoothing.active(levels)
-
-    def _key(self, step: Step, after: bool) -> tuple:
-        """Everything the step's delta depends on besides the step itself."""
         c, k = step.component, step.k
-        if k >= smoothing.SMOOTHED:
-            return (self._levels[c][k],)
+        dc_missing = sum(lv[0] >= NOT_SENT for lv in self._levels) - (k == 0 and self._levels[c][0] >= NOT_SENT)
+        incomplete = self._incomplete - (k > 0 and step.al == 0)
+        return dc_missing == 0 and incomplete > 0
+
+    def _one_field(self, step: Step, after: bool) -> bool:
+        """Whether the step moves only its own coefficient's held values: smoothing stays on or
+        off and keeps its formulas (not DC, which every estimate is made from)."""
+        if step.k >= smoothing.SMOOTHED:
+            return True
+        return step.k > 0 and after == self._active and not smoothing.with_dc(self._levels[step.component])
+
+    def _key(self, step: Step, after: bool) -> tuple[tuple, tuple]:
+        """(coarse, exact): what the step's delta depends on besides the step itself. A DC or
+        formula-changing step also depends on which low coefficients are sent how far (the
+        clamps); that changes with every low step of the component, but moves its gain little,
+        so candidates are ranked on a delta kept under the coarse key and taken on the exact."""
+        c, k = step.component, step.k
+        if self._one_field(step, after):
+            key = (self._levels[c][k], self._levels[c][0], self._active)
+            return key, key
         if after != self._active:
-            return (tuple(tuple(lv[: smoothing.SMOOTHED]) for lv in self._levels), self._active)
-        return (tuple(self._levels[c][: smoothing.SMOOTHED]), self._active)
+            key = (tuple(tuple(lv[: smoothing.SMOOTHED]) for lv in self._levels), self._active)
+            return key, key
+        low = self._levels[c][: smoothing.SMOOTHED]
+        return (low[0], smoothing.with_dc(low), self._active), (tuple(low), self._active)
 
     def _delta(self, step: Step, after: bool) -> dict[int, np.ndarray]:
         """Delta image per component the step changes."""
         c, k = step.component, step.k
-        if k >= smoothing.SMOOTHED:
+        if self._one_field(step, after):
             values = self._coefs[c][:, :, k]
-            change = reconstruct(values, self._levels[c][k], False) - reconstruct(values, step.al, False)
+            if k >= smoothing.SMOOTHED:
+                change = reconstruct(values, self._levels[c][k], False) - reconstruct(values, step.al, False)
+            else:
+                levels = list(self._levels[c])
+                levels[k] = step.al
+                change = self._low[c][:, :, k] - self._lows[c].field(k, levels, after)
             return {c: self.basis.image(c, k, change.astype(np.float32) * self._quant[c][k])}
-        if after == self._active and k and smoothing.with_dc(self._levels[c]) == (step.al >= NOT_SENT):
-            # Smoothing's formulas stay as they are: only this coefficient's held values move.
+        if after == self._active and k:
+            # The component's first low AC: smoothing switches to the formulas without DC for
+            # every low field at once. That part is the same whichever coefficient goes first,
+            # so it is imaged once; this coefficient's own field adds the difference.
             levels = list(self._levels[c])
+            common = self._leaving_dc_formulas(c)
             levels[k] = step.al
-            change = self._low[c][:, :, k] - self._lows[c].field(k, levels, after)
-            return {c: self.basis.image(c, k, change.astype(np.float32) * self._quant[c][k])}
+            own = self._lows[c].field(k, self._levels[c], after, False) - self._lows[c].field(k, levels, after)
+            return {c: common + self.basis.image(c, k, own.astype(np.float32) * self._quant[c][k])}
         out = {}
         for comp in (range(len(self._coefs)) if after != self._active else (c,)):
             levels = list(self._levels[comp])
@@ -102,12 +129,25 @@ class QualityModel:
             out[comp] = image
         return out
 
-    def _prepare(self, step: Step) -> None:
-        """Compute the step's delta unless the one kept is still valid."""
+    def _leaving_dc_formulas(self, c: int) -> np.ndarray:
+        """Delta image of component c switching to the formulas without DC, nothing more sent."""
+        key = (self._levels[c][0], self._active)
+        if self._leaving.get(c, (None,))[0] != key:
+            change = (self._low[c] - self._lows[c].held(self._levels[c], self._active, False)).astype(np.float32)
+            image = np.zeros(self.basis.pixels)
+            for j in range(smoothing.SMOOTHED):
+                if change[:, :, j].any():
+                    image += self.basis.image(c, j, change[:, :, j] * self._quant[c][j])
+            self._leaving[c] = (key, image)
+        return self._leaving[c][1]
+
+    def _prepare(self, step: Step, exact: bool) -> None:
+        """Compute the step's delta unless the one kept is still valid (see `_key`)."""
         c, k = step.component, step.k
         after = self._active_after(step)
         key = self._key(step, after)
-        if self._keys[c][k] == key:
+        kept = self._keys[c][k]
+        if kept is not None and kept[exact] == key[exact]:
             return
         self._keys[c][k] = key
         self._wide.pop((c, k), None)
@@ -126,11 +166,12 @@ class QualityModel:
         """Mean squared error over all modelled RGB samples."""
         return self.sse / (3 * self.basis.pixels)
 
-    def gains(self, steps: list[Step]) -> np.ndarray:
-        """Drop in squared error (summed over modelled samples) each step would bring alone."""
+    def gains(self, steps: list[Step], exact: bool = False) -> np.ndarray:
+        """Drop in squared error (summed over modelled samples) each step would bring alone;
+        not `exact`, DC and formula-changing steps may be scored on a slightly stale delta."""
         out = np.empty(len(steps))
         for step in steps:
-            self._prepare(step)
+            self._prepare(step, exact)
         wide = np.array([(s.component, s.k) in self._wide for s in steps], dtype=bool)
         for i in np.flatnonzero(wide):
             d = self._wide[(steps[i].component, steps[i].k)]
@@ -148,7 +189,7 @@ class QualityModel:
     def apply(self, step: Step) -> None:
         """Take `step`: update the residual and forget its (now stale) delta."""
         c, k = step.component, step.k
-        self.sse -= float(self.gains([step])[0])
+        self.sse -= float(self.gains([step], exact=True)[0])
         after = self._active_after(step)
         wide = self._wide.pop((c, k), None)
         if wide is None:
@@ -158,6 +199,7 @@ class QualityModel:
             self.residual += wide
             self._weighted += self._gram @ wide
         changed = range(len(self._coefs)) if after != self._active else (c,)
+        self._incomplete -= 0 < k < smoothing.SMOOTHED and step.al == 0
         self._levels[c][k] = step.al
         self._active = after
         if k < smoothing.SMOOTHED:

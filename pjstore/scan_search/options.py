@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from pjstore.encoder.scan import MAX_AL, MAX_SCANS
@@ -25,6 +26,12 @@ class SearchOptions:
     step_overhead_bytes: per-step share of scan header/table bytes in the byte-cost model.
     model_bias: modelled MSE is multiplied by this before comparing with the target, standing in
     for what the model leaves out.
+    dc_refine_excess, ac_refine_excess: a coefficient's first scan is made finer than a_depth
+    (dc_a_depth) allows while sending it bit by bit would cost more than this fraction above
+    sending it whole (ByteCost.refinement_excess: refinement bits are raw, so smooth DC and sparse
+    AC refine expensively). Bounds what partial sends add to the stored file.
+    finish_cheapest: when some single step brings a scale to its threshold, take the cheapest
+    such step rather than the best per byte (which can overshoot: cuts fall at segment ends).
     smoothing: model libjpeg-turbo's block smoothing (the decoder that verifies every prefix
     estimates incomplete low coefficients from neighbouring DC values); off, the model sees only
     the bits sent and is up to 3 dB off for DC-only and partly sent low bands.
@@ -40,6 +47,9 @@ class SearchOptions:
     step_overhead_bytes: float = 12.0
     model_bias: float = 1.0
     smoothing: bool = True
+    dc_refine_excess: float = math.inf
+    ac_refine_excess: float = math.inf
+    finish_cheapest: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.c_depth <= 63:
@@ -53,5 +63,7 @@ class SearchOptions:
             raise ValueError(f"objective must be one of {OBJECTIVES}")
         if not 1 <= self.max_scans <= MAX_SCANS:
             raise ValueError(f"max_scans must be 1..{MAX_SCANS}")
+        if self.dc_refine_excess < 0 or self.ac_refine_excess < 0:
+            raise ValueError("dc_refine_excess and ac_refine_excess must be >= 0")
         if self.model_pixels < 1 or self.step_overhead_bytes < 0 or self.model_bias <= 0:
             raise ValueError("model_pixels >= 1, step_overhead_bytes >= 0 and model_bias > 0")

@@ -86,17 +86,17 @@ class LowFields:
             self._estimates[key] = out
         return self._estimates[key]
 
-    def held(self, levels: list[int], smooth: bool) -> np.ndarray:
+    def held(self, levels: list[int], smooth: bool, formulas: bool | None = None) -> np.ndarray:
         """blocks_y x blocks_x x 10 in quantized units, given each coefficient's bit level;
-        `smooth` from `active`."""
-        return np.stack([self.field(k, levels, smooth) for k in range(SMOOTHED)], axis=2)
+        `smooth` from `active`; `formulas`: the DC-replacing ones (None: as `levels` imply)."""
+        return np.stack([self.field(k, levels, smooth, formulas) for k in range(SMOOTHED)], axis=2)
 
-    def field(self, k: int, levels: list[int], smooth: bool) -> np.ndarray:
+    def field(self, k: int, levels: list[int], smooth: bool, formulas: bool | None = None) -> np.ndarray:
         """One coefficient (zigzag k < 10) of `held`."""
         sent = reconstruct(self._values[:, :, k], levels[k], k == 0)
         if not smooth or (k and levels[k] == 0):
             return sent  # no smoothing, or complete: the decoder trusts it
-        pred = self._estimate(levels[0], with_dc(levels)).get(k)
+        pred = self._estimate(levels[0], with_dc(levels) if formulas is None else formulas).get(k)
         if pred is None:
             return sent
         if k == 0:
