@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -117,7 +119,9 @@ def test_finish_cheapest_ends_each_scale_with_the_cheapest_finishing_step(jt: Jp
     that alone reach the threshold."""
     dct = coefficients.read(transcode.to_sequential(jpeg("astronaut-q85-420"), jt))
     target = TARGETS["psnr32"]
-    options = SearchOptions(finish_cheapest=True)
+    # Alone: no other adjustment of first levels or step sizes, no margin segments.
+    options = SearchOptions(a_depth=3, dc_refine_excess=math.inf, band_bits=0.0, margin_db=0.0,
+                            walk_margin_db=0.0, finish_cheapest=True)
     found = greedy.run(dct, "YCbCr", target, options)
     cost = ByteCost([c.coefficients for c in dct.components], 6, options.step_overhead_bytes)
     first = [[first_level(c.coefficients[:, :, k], 6 if k == 0 else 3, k == 0) for k in range(64)]
@@ -137,3 +141,21 @@ def test_finish_cheapest_ends_each_scale_with_the_cheapest_finishing_step(jt: Jp
         assert cost.bytes(found.steps[end - 1]) == pytest.approx(cheapest)
         checked += 1
     assert checked
+
+
+def test_walk_margin_adds_a_segment_after_each_scale(jt: Jpegtran) -> None:
+    dct = coefficients.read(transcode.to_sequential(jpeg("chelsea-q70-422"), jt))
+    plain = greedy.run(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(walk_margin_db=0.0, margin_db=0.0))
+    found = greedy.run(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(walk_margin_db=0.5, margin_db=0.5))
+    assert plain.segments == plain.ends
+    assert len(found.segments) == 2 * len(found.ends)
+    assert set(found.ends) <= set(found.segments)
+    assert found.steps[: found.ends[0]] == plain.steps[: plain.ends[0]]  # the first scale is unchanged
+
+
+def test_band_bits_avoid_splitting_unsent_runs(jt: Jpegtran) -> None:
+    """Fewer partial sends in the middle of unsent runs: fewer bands in the remainder."""
+    dct = coefficients.read(transcode.to_sequential(jpeg("coffee-q95-444"), jt))
+    scans = {bits: len(plan_custom(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(band_bits=bits)).script)
+             for bits in (0.0, 8.0)}
+    assert scans[8.0] < scans[0.0]

@@ -32,7 +32,7 @@ from pjstore.scan_search.steps import NOT_SENT, Step, first_level, next_step
 @dataclass(frozen=True)
 class GreedyResult:
     """All steps in file order; `ends[i]` steps are what scale i needs (by the model).
-    `segments` are the cut points merging must respect (the scales' ends, then the margin's)."""
+    `segments` are the cut points merging must respect (the scales' ends and the margins')."""
 
     steps: tuple[Step, ...]
     ends: tuple[int, ...]
@@ -61,6 +61,14 @@ def _meets(model: QualityModel, metric: str, threshold: float, bias: float) -> b
     return mse == 0 or 10 * math.log10(255.0**2 / mse) >= threshold
 
 
+def _splits(levels: list[int], step: Step) -> int:
+    """1 if a first AC scan of `step` splits a run of unsent coefficients in two: the file's
+    remainder then needs one more band, and every band codes its own end-of-block per block."""
+    if step.ah or step.k == 0:
+        return 0
+    return int(1 < step.k < 63 and levels[step.k - 1] >= NOT_SENT and levels[step.k + 1] >= NOT_SENT)
+
+
 def _finishing(model: QualityModel, gains: np.ndarray, metric: str, threshold: float, bias: float) -> np.ndarray:
     """Which candidates alone would bring the model to the threshold (PSNR only)."""
     if metric != "psnr":
@@ -82,12 +90,20 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
             while comp[k] > 0 and cost.refinement_excess(c, k, comp[k]) > allowed:
                 comp[k] -= 1
     lows = [LowFields(c.coefficients, c.quant) for c in dct.components]
+    blocks = [cf.shape[0] * cf.shape[1] for cf in coefs]
     steps: list[Step] = []
     ends: list[int] = []
-    goals = list(zip(target.scales, target.thresholds))
-    if options.margin_db > 0:
-        goals.append((goals[-1][0], goals[-1][1] + options.margin_db))
-    for scale, threshold in goals:
+    segments: list[int] = []
+    # (scale, threshold, whether a scale ends there): a margin is a segment of its own just past
+    # a scale, so that where the real decode falls short of the model the offset walks forward
+    # through cheap steps instead of into the next scale's first (often large) scan.
+    goals = []
+    for scale, threshold in zip(target.scales, target.thresholds):
+        goals.append((scale, threshold, True))
+        margin = options.margin_db if scale == target.scales[-1] else options.walk_margin_db
+        if margin > 0:
+            goals.append((scale, threshold + margin, False))
+    for scale, threshold, is_end in goals:
         model = QualityModel(ResizedBasis.build(dct, color_space, scale, options.model_pixels), dct, levels,
                              options.smoothing, lows)
         while not _meets(model, target.metric, threshold, options.model_bias):
@@ -96,6 +112,8 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
                 break
             gains = model.gains(cands)
             sizes = np.array([cost.bytes(s) for s in cands])
+            if options.band_bits:
+                sizes += [options.band_bits * blocks[s.component] / 8 * _splits(levels[s.component], s) for s in cands]
             finishing = _finishing(model, gains, target.metric, threshold, options.model_bias)
             if options.finish_cheapest and finishing.any():
                 # One step reaches the threshold: the cheapest such step, not a larger one that
@@ -108,9 +126,11 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
             model.apply(best)
             levels[best.component][best.k] = best.al
             steps.append(best)
-        ends.append(len(steps))
+        if is_end:
+            ends.append(len(steps))
+        segments.append(len(steps))
     steps += remainder(levels)
-    return GreedyResult(tuple(steps), tuple(ends[: len(target.scales)]), tuple(ends))
+    return GreedyResult(tuple(steps), tuple(ends), tuple(segments))
 
 
 def remainder(levels: list[list[int]]) -> list[Step]:
