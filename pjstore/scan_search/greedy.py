@@ -103,9 +103,11 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
         margin = options.margin_db if scale == target.scales[-1] else options.walk_margin_db
         if margin > 0:
             goals.append((scale, threshold + margin, False))
+    model = None
     for scale, threshold, is_end in goals:
-        model = QualityModel(ResizedBasis.build(dct, color_space, scale, options.model_pixels), dct, levels,
-                             options.smoothing, lows)
+        if model is None or model.basis.scale != scale:  # a margin goes on with its scale's model
+            model = QualityModel(ResizedBasis.build(dct, color_space, scale, options.model_pixels), dct, levels,
+                                 options.smoothing, lows)
         while not _meets(model, target.metric, threshold, options.model_bias):
             cands = candidates(levels, first, options.c_depth)
             if not cands:
