@@ -17,8 +17,8 @@ from pjstore.scan_search.greedy import candidates
 from pjstore.scan_search.model import QualityModel
 from pjstore.scan_search.options import SearchOptions
 from pjstore.scan_search.resize_basis import ResizedBasis
-from pjstore.scan_search.steps import NOT_SENT, first_level
 from pjstore.scan_search.search import plan_custom
+from pjstore.scan_search.steps import NOT_SENT, first_level
 from tests.scan_search_images import CASES, jpeg
 from tools.jpegtran_wrapper import Jpegtran
 

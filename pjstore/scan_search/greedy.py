@@ -3,8 +3,8 @@ time until the smallest scale meets its threshold, then the next scale, and so o
 
 Per component, a coefficient first enters at bit a_depth - 1 (lower when its values have no
 bits that high, or when refining it from there would cost too much more than sending it whole:
-dc_refine_excess, ac_refine_excess) and later steps refine it one bit down to 0. Candidates are the coefficients up
-to the highest one already included plus c_depth (AC only once the component's DC has been
+dc_refine_excess, ac_refine_excess) and later steps refine it one bit down to 0. Candidates are
+the coefficients up to the highest one already included plus c_depth (AC only once the component's DC has been
 sent). Each candidate is scored by the quality model at the current scale; the best step (by
 quality, or quality per estimated byte) is taken; with finish_cheapest, once a single step can
 reach the threshold, the cheapest such step. Whatever is left after the largest scale
@@ -69,7 +69,8 @@ def _splits(levels: list[int], step: Step) -> int:
     return int(1 < step.k < 63 and levels[step.k - 1] >= NOT_SENT and levels[step.k + 1] >= NOT_SENT)
 
 
-def _finishing(model: QualityModel, gains: np.ndarray, metric: str, threshold: float, bias: float) -> np.ndarray:
+def _finishing(model: QualityModel, gains: np.ndarray, metric: str, threshold: float,
+               bias: float) -> np.ndarray:
     """Which candidates alone would bring the model to the threshold (PSNR only)."""
     if metric != "psnr":
         return np.zeros(len(gains), dtype=bool)
@@ -106,8 +107,8 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
     model = None
     for scale, threshold, is_end in goals:
         if model is None or model.basis.scale != scale:  # a margin goes on with its scale's model
-            model = QualityModel(ResizedBasis.build(dct, color_space, scale, options.model_pixels), dct, levels,
-                                 options.smoothing, lows)
+            basis = ResizedBasis.build(dct, color_space, scale, options.model_pixels)
+            model = QualityModel(basis, dct, levels, options.smoothing, lows)
         while not _meets(model, target.metric, threshold, options.model_bias):
             cands = candidates(levels, first, options.c_depth)
             if not cands:
@@ -115,7 +116,8 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
             gains = model.gains(cands)
             sizes = np.array([cost.bytes(s) for s in cands])
             if options.band_bits:
-                sizes += [options.band_bits * blocks[s.component] / 8 * _splits(levels[s.component], s) for s in cands]
+                band_bytes = [options.band_bits * blocks[s.component] / 8 for s in cands]
+                sizes += [b * _splits(levels[s.component], s) for b, s in zip(band_bytes, cands)]
             finishing = _finishing(model, gains, target.metric, threshold, options.model_bias)
             if options.finish_cheapest and finishing.any():
                 # One step reaches the threshold: the cheapest such step, not a larger one that

@@ -53,6 +53,14 @@ class QualityModel:
     def _held_low(self, c: int, levels: list[int], active: bool) -> np.ndarray:
         return self._lows[c].held(levels, active)
 
+    def _image_low(self, c: int, change: np.ndarray) -> np.ndarray:
+        """Sampled image of a change (quantized units) to component c's low fields."""
+        image = np.zeros(self.basis.pixels)
+        for j in range(smoothing.SMOOTHED):
+            if change[:, :, j].any():
+                image += self.basis.image(c, j, change[:, :, j].astype(np.float32) * self._quant[c][j])
+        return image
+
     def _error_fields(self, c: int, levels: list[int] | None = None) -> np.ndarray:
         """Dequantized error (coefficient minus what the decoder holds) of every field."""
         values = self._coefs[c]
@@ -60,7 +68,7 @@ class QualityModel:
             levels, low = self._levels[c], self._low[c]
         else:
             low = self._held_low(c, levels, False)
-        high = [reconstruct(values[:, :, k], lv, False) for k, lv in enumerate(levels) if k >= smoothing.SMOOTHED]
+        high = [reconstruct(values[:, :, k], levels[k], False) for k in range(smoothing.SMOOTHED, 64)]
         held = np.concatenate([low, np.stack(high, axis=2)], axis=2)
         return (values - held).astype(np.float32) * self._quant[c]
 
@@ -69,7 +77,8 @@ class QualityModel:
         if not self._smooth or step.k >= smoothing.SMOOTHED:
             return self._active
         c, k = step.component, step.k
-        dc_missing = sum(lv[0] >= NOT_SENT for lv in self._levels) - (k == 0 and self._levels[c][0] >= NOT_SENT)
+        dc_missing = sum(lv[0] >= NOT_SENT for lv in self._levels)
+        dc_missing -= k == 0 and self._levels[c][0] >= NOT_SENT
         incomplete = self._incomplete - (k > 0 and step.al == 0)
         return dc_missing == 0 and incomplete > 0
 
@@ -114,31 +123,23 @@ class QualityModel:
             levels = list(self._levels[c])
             common = self._leaving_dc_formulas(c)
             levels[k] = step.al
-            own = self._lows[c].field(k, self._levels[c], after, False) - self._lows[c].field(k, levels, after)
+            own = self._lows[c].field(k, self._levels[c], after, False)
+            own = own - self._lows[c].field(k, levels, after)
             return {c: common + self.basis.image(c, k, own.astype(np.float32) * self._quant[c][k])}
         out = {}
         for comp in (range(len(self._coefs)) if after != self._active else (c,)):
             levels = list(self._levels[comp])
             if comp == c:
                 levels[k] = step.al
-            change = (self._low[comp] - self._held_low(comp, levels, after)).astype(np.float32)
-            image = np.zeros(self.basis.pixels)
-            for j in range(smoothing.SMOOTHED):
-                if change[:, :, j].any():
-                    image += self.basis.image(comp, j, change[:, :, j] * self._quant[comp][j])
-            out[comp] = image
+            out[comp] = self._image_low(comp, self._low[comp] - self._held_low(comp, levels, after))
         return out
 
     def _leaving_dc_formulas(self, c: int) -> np.ndarray:
         """Delta image of component c switching to the formulas without DC, nothing more sent."""
         key = (self._levels[c][0], self._active)
         if self._leaving.get(c, (None,))[0] != key:
-            change = (self._low[c] - self._lows[c].held(self._levels[c], self._active, False)).astype(np.float32)
-            image = np.zeros(self.basis.pixels)
-            for j in range(smoothing.SMOOTHED):
-                if change[:, :, j].any():
-                    image += self.basis.image(c, j, change[:, :, j] * self._quant[c][j])
-            self._leaving[c] = (key, image)
+            change = self._low[c] - self._lows[c].held(self._levels[c], self._active, False)
+            self._leaving[c] = (key, self._image_low(c, change))
         return self._leaving[c][1]
 
     def _prepare(self, step: Step, exact: bool) -> None:

@@ -72,5 +72,5 @@ class SearchOptions:
             raise ValueError(f"max_scans must be 1..{MAX_SCANS}")
         if self.dc_refine_excess < 0 or self.ac_refine_excess < 0:
             raise ValueError("dc_refine_excess and ac_refine_excess must be >= 0")
-        if self.model_pixels < 1 or self.step_overhead_bytes < 0 or self.model_bias <= 0 or self.band_bits < 0:
-            raise ValueError("model_pixels >= 1, step_overhead_bytes >= 0, model_bias > 0 and band_bits >= 0")
+        if self.model_pixels < 1 or self.step_overhead_bytes < 0 or self.band_bits < 0 or self.model_bias <= 0:
+            raise ValueError("model_pixels >= 1, step_overhead_bytes, band_bits >= 0, model_bias > 0")
