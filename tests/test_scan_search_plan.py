@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -9,8 +11,14 @@ from pjstore.encoder import coefficients, metadata, transcode
 from pjstore.encoder.structure import parse
 from pjstore.offset_map import measure
 from pjstore.quality.contract import QualityTarget, Reference, decode_prefix
+from pjstore.scan_search import greedy
+from pjstore.scan_search.byte_cost import ByteCost
+from pjstore.scan_search.greedy import candidates
+from pjstore.scan_search.model import QualityModel
 from pjstore.scan_search.options import SearchOptions
+from pjstore.scan_search.resize_basis import ResizedBasis
 from pjstore.scan_search.search import plan_custom
+from pjstore.scan_search.steps import NOT_SENT, first_level
 from tests.scan_search_images import CASES, jpeg
 from tools.jpegtran_wrapper import Jpegtran
 
@@ -77,6 +85,77 @@ def test_scan_limit_lowers_a_depth_instead_of_failing(jt: Jpegtran, limit: int) 
 
 def test_options_are_validated() -> None:
     for bad in ({"c_depth": 0}, {"a_depth": 15}, {"objective": "speed"}, {"max_scans": 101},
-                {"margin_db": -1.0}, {"dc_a_depth": 0}):
+                {"margin_db": -1.0}, {"dc_a_depth": 0}, {"dc_refine_excess": -0.1},
+                {"ac_refine_excess": -1.0}):
         with pytest.raises(ValueError):
             SearchOptions(**bad)
+
+
+def _first_levels(script) -> dict[tuple[int, int], int]:
+    """(component, k) -> Al of the coefficient's first scan."""
+    out = {}
+    for scan in script.scans:
+        for c in scan.components:
+            for k in range(scan.ss, scan.se + 1):
+                out.setdefault((c, k), scan.al)
+    return out
+
+
+def test_refine_excess_bounds_how_coarse_first_scans_are(jt: Jpegtran) -> None:
+    src = jpeg("coffee-q95-444")
+    dct = coefficients.read(transcode.to_sequential(src, jt))
+    cost = ByteCost([c.coefficients for c in dct.components], 6, 0.0)
+    assert cost.refinement_excess(0, 0, 0) == 0.0
+    free = plan_custom(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(a_depth=5))
+    strict = plan_custom(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(
+        a_depth=5, dc_refine_excess=0.02, ac_refine_excess=0.02))
+    levels = _first_levels(strict.script)
+    assert all(cost.refinement_excess(c, k, al) <= 0.02 for (c, k), al in levels.items())
+    assert sum(_first_levels(free.script).values()) > sum(levels.values())
+
+
+def test_finish_cheapest_ends_each_scale_with_the_cheapest_finishing_step(jt: Jpegtran) -> None:
+    """Replaying the greedy up to each scale's last step: that step is the cheapest of those
+    that alone reach the threshold."""
+    dct = coefficients.read(transcode.to_sequential(jpeg("astronaut-q85-420"), jt))
+    target = TARGETS["psnr32"]
+    # Alone: no other adjustment of first levels or step sizes, no margin segments.
+    options = SearchOptions(a_depth=3, dc_refine_excess=math.inf, band_bits=0.0, margin_db=0.0,
+                            walk_margin_db=0.0, finish_cheapest=True)
+    found = greedy.run(dct, "YCbCr", target, options)
+    cost = ByteCost([c.coefficients for c in dct.components], 6, options.step_overhead_bytes)
+    first = [[first_level(c.coefficients[:, :, k], 6 if k == 0 else 3, k == 0) for k in range(64)]
+             for c in dct.components]
+    checked = 0
+    for scale, start, end in zip(target.scales, (0, *found.ends), found.ends):
+        if end == start:
+            continue  # met by the previous scale's steps
+        levels = [[NOT_SENT] * 64 for _ in dct.components]
+        for step in found.steps[: end - 1]:
+            levels[step.component][step.k] = step.al
+        model = QualityModel(ResizedBasis.build(dct, "YCbCr", scale, options.model_pixels), dct, levels)
+        cands = candidates(levels, first, options.c_depth)
+        finishing = (model.sse - model.gains(cands, exact=True)) / (3 * model.basis.pixels) <= 255.0**2 / 10**3.2
+        assert finishing.any()  # the last step finished the scale
+        cheapest = min(cost.bytes(s) for s, f in zip(cands, finishing) if f)
+        assert cost.bytes(found.steps[end - 1]) == pytest.approx(cheapest)
+        checked += 1
+    assert checked
+
+
+def test_walk_margin_adds_a_segment_after_each_scale(jt: Jpegtran) -> None:
+    dct = coefficients.read(transcode.to_sequential(jpeg("chelsea-q70-422"), jt))
+    plain = greedy.run(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(walk_margin_db=0.0, margin_db=0.0))
+    found = greedy.run(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(walk_margin_db=0.5, margin_db=0.5))
+    assert plain.segments == plain.ends
+    assert len(found.segments) == 2 * len(found.ends)
+    assert set(found.ends) <= set(found.segments)
+    assert found.steps[: found.ends[0]] == plain.steps[: plain.ends[0]]  # the first scale is unchanged
+
+
+def test_band_bits_avoid_splitting_unsent_runs(jt: Jpegtran) -> None:
+    """Fewer partial sends in the middle of unsent runs: fewer bands in the remainder."""
+    dct = coefficients.read(transcode.to_sequential(jpeg("coffee-q95-444"), jt))
+    scans = {bits: len(plan_custom(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(band_bits=bits)).script)
+             for bits in (0.0, 8.0)}
+    assert scans[8.0] < scans[0.0]

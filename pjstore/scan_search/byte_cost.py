@@ -68,6 +68,15 @@ class ByteCost:
             self._first.append(first * scale)
             self._refine.append(refine * scale)
 
+    def refinement_excess(self, component: int, k: int, level: int) -> float:
+        """How much more a coefficient costs in all when first sent at bit `level` and then
+        refined bit by bit than when sent whole at once (relative, 0 = no more): refinement bits
+        are raw, so where the first scan codes a bit plane cheaply (smooth DC, sparse AC) the
+        refinement path costs more. Per-scan headers are left out."""
+        first = self._first[component][:, k]
+        refine = self._refine[component][:, k]
+        return float((first[level] + refine[:level].sum()) / max(first[0], 1.0) - 1.0)
+
     def bytes(self, step: Step) -> float:
         table = self._refine if step.ah else self._first
         return table[step.component][step.al, step.k] / 8 + self.overhead

@@ -2,10 +2,12 @@
 time until the smallest scale meets its threshold, then the next scale, and so on.
 
 Per component, a coefficient first enters at bit a_depth - 1 (lower when its values have no
-bits that high) and later steps refine it one bit down to 0. Candidates are the coefficients up
-to the highest one already included plus c_depth (AC only once the component's DC has been
+bits that high, or when refining it from there would cost too much more than sending it whole:
+dc_refine_excess, ac_refine_excess) and later steps refine it one bit down to 0. Candidates are
+the coefficients up to the highest one already included plus c_depth (AC only once the component's DC has been
 sent). Each candidate is scored by the quality model at the current scale; the best step (by
-quality, or quality per estimated byte) is taken. Whatever is left after the largest scale
+quality, or quality per estimated byte) is taken; with finish_cheapest, once a single step can
+reach the threshold, the cheapest such step. Whatever is left after the largest scale
 completes the file losslessly.
 """
 
@@ -14,6 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from pjstore.encoder.coefficients import DctImage
 from pjstore.quality.contract import QualityTarget
 from pjstore.quality.metrics import ssim
@@ -21,13 +25,14 @@ from pjstore.scan_search.byte_cost import ByteCost
 from pjstore.scan_search.model import QualityModel
 from pjstore.scan_search.options import SearchOptions
 from pjstore.scan_search.resize_basis import ResizedBasis
+from pjstore.scan_search.smoothing import LowFields
 from pjstore.scan_search.steps import NOT_SENT, Step, first_level, next_step
 
 
 @dataclass(frozen=True)
 class GreedyResult:
     """All steps in file order; `ends[i]` steps are what scale i needs (by the model).
-    `segments` are the cut points merging must respect (the scales' ends, then the margin's)."""
+    `segments` are the cut points merging must respect (the scales' ends and the margins')."""
 
     steps: tuple[Step, ...]
     ends: tuple[int, ...]
@@ -56,6 +61,23 @@ def _meets(model: QualityModel, metric: str, threshold: float, bias: float) -> b
     return mse == 0 or 10 * math.log10(255.0**2 / mse) >= threshold
 
 
+def _splits(levels: list[int], step: Step) -> int:
+    """1 if a first AC scan of `step` splits a run of unsent coefficients in two: the file's
+    remainder then needs one more band, and every band codes its own end-of-block per block."""
+    if step.ah or step.k == 0:
+        return 0
+    return int(1 < step.k < 63 and levels[step.k - 1] >= NOT_SENT and levels[step.k + 1] >= NOT_SENT)
+
+
+def _finishing(model: QualityModel, gains: np.ndarray, metric: str, threshold: float,
+               bias: float) -> np.ndarray:
+    """Which candidates alone would bring the model to the threshold (PSNR only)."""
+    if metric != "psnr":
+        return np.zeros(len(gains), dtype=bool)
+    target_mse = 255.0**2 / 10 ** (threshold / 10) / bias
+    return (model.sse - gains) / (3 * model.basis.pixels) <= target_mse
+
+
 def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchOptions) -> GreedyResult:
     coefs = [c.coefficients for c in dct.components]
     levels = [[NOT_SENT] * 64 for _ in coefs]
@@ -63,27 +85,56 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
     first = [[first_level(cf[:, :, k], dc_depth if k == 0 else options.a_depth, k == 0) for k in range(64)]
              for cf in coefs]
     cost = ByteCost(coefs, max(dc_depth, options.a_depth), options.step_overhead_bytes)
+    for c, comp in enumerate(first):
+        for k in range(64):
+            allowed = options.ac_refine_excess if k else options.dc_refine_excess
+            while comp[k] > 0 and cost.refinement_excess(c, k, comp[k]) > allowed:
+                comp[k] -= 1
+    lows = [LowFields(c.coefficients, c.quant) for c in dct.components]
+    blocks = [cf.shape[0] * cf.shape[1] for cf in coefs]
     steps: list[Step] = []
     ends: list[int] = []
-    goals = list(zip(target.scales, target.thresholds))
-    if options.margin_db > 0:
-        goals.append((goals[-1][0], goals[-1][1] + options.margin_db))
-    for scale, threshold in goals:
-        model = QualityModel(ResizedBasis.build(dct, color_space, scale, options.model_pixels), dct, levels)
+    segments: list[int] = []
+    # (scale, threshold, whether a scale ends there): a margin is a segment of its own just past
+    # a scale, so that where the real decode falls short of the model the offset walks forward
+    # through cheap steps instead of into the next scale's first (often large) scan.
+    goals = []
+    for scale, threshold in zip(target.scales, target.thresholds):
+        goals.append((scale, threshold, True))
+        margin = options.margin_db if scale == target.scales[-1] else options.walk_margin_db
+        if margin > 0:
+            goals.append((scale, threshold + margin, False))
+    model = None
+    for scale, threshold, is_end in goals:
+        if model is None or model.basis.scale != scale:  # a margin goes on with its scale's model
+            basis = ResizedBasis.build(dct, color_space, scale, options.model_pixels)
+            model = QualityModel(basis, dct, levels, options.smoothing, lows)
         while not _meets(model, target.metric, threshold, options.model_bias):
             cands = candidates(levels, first, options.c_depth)
             if not cands:
                 break
             gains = model.gains(cands)
-            if options.objective == "quality_per_byte":
-                gains = gains / [cost.bytes(s) for s in cands]
-            best = cands[int(gains.argmax())]
+            sizes = np.array([cost.bytes(s) for s in cands])
+            if options.band_bits:
+                band_bytes = [options.band_bits * blocks[s.component] / 8 for s in cands]
+                sizes += [b * _splits(levels[s.component], s) for b, s in zip(band_bytes, cands)]
+            finishing = _finishing(model, gains, target.metric, threshold, options.model_bias)
+            if options.finish_cheapest and finishing.any():
+                # One step reaches the threshold: the cheapest such step, not a larger one that
+                # overshoots (the cut can only fall at a segment's end).
+                best = cands[int(np.where(finishing, sizes, np.inf).argmin())]
+            else:
+                if options.objective == "quality_per_byte":
+                    gains = gains / sizes
+                best = cands[int(gains.argmax())]
             model.apply(best)
             levels[best.component][best.k] = best.al
             steps.append(best)
-        ends.append(len(steps))
+        if is_end:
+            ends.append(len(steps))
+        segments.append(len(steps))
     steps += remainder(levels)
-    return GreedyResult(tuple(steps), tuple(ends[: len(target.scales)]), tuple(ends))
+    return GreedyResult(tuple(steps), tuple(ends), tuple(segments))
 
 
 def remainder(levels: list[list[int]]) -> list[Step]:

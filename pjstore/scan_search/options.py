@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from pjstore.encoder.scan import MAX_AL, MAX_SCANS
@@ -15,27 +16,47 @@ class SearchOptions:
     objective: pick the step with the best quality gain ("quality", the dissertation's greedy)
     or the best gain per estimated byte ("quality_per_byte").
     dc_a_depth: approximation depth of DC coefficients (None: a_depth). DC refinement costs one
-    raw bit per block, about what coding that bit in the first scan costs, so DC can go deeper
-    than AC without growing the file.
+    raw bit per block, often about what coding that bit in the first scan costs, so DC can go
+    deeper than AC without growing the file much (dc_refine_excess bounds where it cannot).
     margin_db: after the largest scale is met, the greedy continues until the model clears its
     threshold by this much, in scans of their own, so that when the real decode falls short of
     the model the offset walks forward through cheap steps instead of into the remainder.
+    walk_margin_db: the same after every other scale (instead of walking into the next scale's
+    first, often large, scan).
     max_scans: scan limit of the merged script (jpegtran's 100); a_depth is lowered until it fits.
-    model_pixels: output pixels modelled per scale (a strided grid above this).
+    model_pixels: output pixels modelled per scale (an evenly spread grid above this).
     step_overhead_bytes: per-step share of scan header/table bytes in the byte-cost model.
     model_bias: modelled MSE is multiplied by this before comparing with the target, standing in
-    for what the model leaves out (libjpeg-turbo's block smoothing makes real prefixes better).
+    for what the model leaves out.
+    dc_refine_excess, ac_refine_excess: a coefficient's first scan is made finer than a_depth
+    (dc_a_depth) allows while sending it bit by bit would cost more than this fraction above
+    sending it whole (ByteCost.refinement_excess: refinement bits are raw, so smooth DC and sparse
+    AC refine expensively). Bounds what partial sends add to the stored file.
+    band_bits: bits per block charged to a first AC step that splits a run of unsent
+    coefficients: the remainder then needs one more spectral band, and every band codes its own
+    end-of-block in each block (the byte-cost model prices coefficients one by one).
+    finish_cheapest: when some single step brings a scale to its threshold, take the cheapest
+    such step rather than the best per byte (which can overshoot: cuts fall at segment ends).
+    smoothing: model libjpeg-turbo's block smoothing (the decoder that verifies every prefix
+    estimates incomplete low coefficients from neighbouring DC values); off, the model sees only
+    the bits sent and is up to 3 dB off for DC-only and partly sent low bands.
     """
 
     c_depth: int = 6
-    a_depth: int = 3
+    a_depth: int = 4
     dc_a_depth: int | None = 6
     objective: str = "quality_per_byte"
-    margin_db: float = 0.0
+    margin_db: float = 0.2
     max_scans: int = MAX_SCANS
     model_pixels: int = 16384
     step_overhead_bytes: float = 12.0
     model_bias: float = 1.0
+    smoothing: bool = True
+    dc_refine_excess: float = 0.1
+    ac_refine_excess: float = math.inf
+    finish_cheapest: bool = True
+    walk_margin_db: float = 0.1
+    band_bits: float = 2.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.c_depth <= 63:
@@ -43,11 +64,13 @@ class SearchOptions:
         for depth in (self.a_depth, self.a_depth if self.dc_a_depth is None else self.dc_a_depth):
             if not 1 <= depth <= MAX_AL + 1:
                 raise ValueError(f"a_depth and dc_a_depth must be 1..{MAX_AL + 1}")
-        if self.margin_db < 0:
-            raise ValueError("margin_db must be >= 0")
+        if self.margin_db < 0 or self.walk_margin_db < 0:
+            raise ValueError("margin_db and walk_margin_db must be >= 0")
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}")
         if not 1 <= self.max_scans <= MAX_SCANS:
             raise ValueError(f"max_scans must be 1..{MAX_SCANS}")
-        if self.model_pixels < 1 or self.step_overhead_bytes < 0 or self.model_bias <= 0:
-            raise ValueError("model_pixels >= 1, step_overhead_bytes >= 0 and model_bias > 0")
+        if self.dc_refine_excess < 0 or self.ac_refine_excess < 0:
+            raise ValueError("dc_refine_excess and ac_refine_excess must be >= 0")
+        if self.model_pixels < 1 or self.step_overhead_bytes < 0 or self.band_bits < 0 or self.model_bias <= 0:
+            raise ValueError("model_pixels >= 1, step_overhead_bytes, band_bits >= 0, model_bias > 0")

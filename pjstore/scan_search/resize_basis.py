@@ -86,9 +86,19 @@ _DENSE_LIMIT = 40_000  # entries of one per-frequency matrix kept dense
 
 
 def sample_grid(out_h: int, out_w: int, max_pixels: int) -> tuple[np.ndarray, np.ndarray]:
-    """Output rows and columns to model: all of them, or an evenly strided grid."""
-    stride = max(1, math.ceil(math.sqrt(out_h * out_w / max_pixels)))
-    return np.arange(stride // 2, out_h, stride), np.arange(stride // 2, out_w, stride)
+    """Output rows and columns to model: all of them, or an evenly spread grid.
+
+    The spacing is fractional, so the picked samples cycle through every position relative to
+    the 8x8 block grid: a whole-number stride can keep landing on the same phase (at 50%, every
+    other sample is always the same pixel of each block's 4x4), which biased the estimate of the
+    mean squared error by up to +1 dB."""
+    spacing = max(1.0, math.sqrt(out_h * out_w / max_pixels))
+
+    def spread(n: int) -> np.ndarray:
+        count = max(1, math.floor(n / spacing))
+        return np.unique(((np.arange(count) + 0.5) * n / count).astype(int))
+
+    return spread(out_h), spread(out_w)
 
 
 def _axis_basis(full: int, comp: int, blocks: int, factor: int, target: int,

@@ -29,5 +29,6 @@ def plan_custom(dct: DctImage, color_space: str, target: QualityTarget,
         merged = merge(found.steps, found.segments, sampling)
         if len(merged.scans) <= options.max_scans:
             script = ScanScript(merged.scans, len(sampling), sampling)
-            return ScanPlan(script, dict(zip(target.scales, merged.last_scan)))
+            last = dict(zip(found.segments, merged.last_scan))  # equal cuts: the same last scan
+            return ScanPlan(script, {s: last[end] for s, end in zip(target.scales, found.ends)})
     return progressive.plan(sampling, color_space)
