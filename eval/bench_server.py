@@ -30,7 +30,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
-from pjstore.cli import JPEG_SUFFIXES  # noqa: E402
+from pjstore.corpus import walk  # noqa: E402
 from pjstore.errors import PjstoreError  # noqa: E402
 from pjstore.ingest import ingest  # noqa: E402
 from pjstore.read_path.pipeline import render  # noqa: E402
@@ -102,8 +102,7 @@ def tree_cpu_seconds(pid: int) -> float:
 def fill_store(store: Storage, corpus: Path, limit: int) -> list[str]:
     """Ingest up to `limit` JPEGs from `corpus`; the ids stored."""
     stored = []
-    paths = sorted(p for p in corpus.rglob("*") if p.suffix.lower() in JPEG_SUFFIXES)
-    for path in paths[:limit]:
+    for path in walk((corpus,))[:limit]:
         try:
             stored.append(ingest(store, path.read_bytes())[0].id)
         except PjstoreError as exc:  # a corpus may hold files pjstore refuses; they are not benchmarked

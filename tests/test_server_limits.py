@@ -80,14 +80,14 @@ def test_a_slow_render_answers_504_and_keeps_its_thread_counted(tmp_path, kinds,
     with make_client(tmp_path, request_timeout=0.2, render_threads=1, render_queue=0) as c:
         image_id = stored(c, kinds["gray"])
         slow = Blocked()
-        real_render = routes_images.render
-        monkeypatch.setattr(routes_images, "render", slow)
+        real_render = routes_images.render_selection
+        monkeypatch.setattr(routes_images, "render_selection", slow)
         assert_error(c.get(f"/v1/images/{image_id}", params={"scale": 0.5}), 504, "Timeout")
         # The render goes on in its thread (threads cannot be killed) and still fills the queue.
         busy = c.get(f"/v1/images/{image_id}", params={"scale": 0.5})
         assert_error(busy, 503, "Overloaded")
         assert busy.headers["retry-after"] == "1"
-        monkeypatch.setattr(routes_images, "render", real_render)
+        monkeypatch.setattr(routes_images, "render_selection", real_render)
         slow.released.set()
         c.app.state.pjstore.render_pool.submit(lambda: None).result()  # the slow render has finished
         assert c.get(f"/v1/images/{image_id}", params={"scale": 0.5}).status_code == 200
@@ -97,7 +97,7 @@ def test_renders_beyond_the_queue_get_503_with_retry_after(tmp_path, kinds, monk
     with make_client(tmp_path, render_threads=1, render_queue=0) as c:
         image_id = stored(c, kinds["gray"])
         slow = Blocked()
-        monkeypatch.setattr(routes_images, "render", slow)
+        monkeypatch.setattr(routes_images, "render_selection", slow)
         first, _ = in_thread(lambda: c.get(f"/v1/images/{image_id}", params={"scale": 0.5}))
         assert slow.started.wait(30)
         refused = c.get(f"/v1/images/{image_id}", params={"scale": 0.25})

@@ -12,6 +12,7 @@ from pjstore.read_path.encode import DEFAULT_QUALITY, encode
 from pjstore.read_path.orient import orient
 from pjstore.read_path.prefix import read_prefix
 from pjstore.read_path.scale import scale as resize
+from pjstore.record import ImageRecord
 from pjstore.storage import Storage
 
 
@@ -29,6 +30,12 @@ def render(store: Storage, image_id: str, *, scale: float | None = None, width: 
     """Serve `image_id` at a stored `scale`, or at an upright `width` or `height`."""
     record = store.info(ids.validate(image_id))
     chosen = select.by_scale(record, scale) if scale is not None else select.by_size(record, width, height)
+    return render_selection(store, record, chosen, quality, dct_scaling)
+
+
+def render_selection(store: Storage, record: ImageRecord, chosen: select.Selection,
+                     quality: int = DEFAULT_QUALITY, dct_scaling: bool = False) -> Rendition:
+    """Serve a selection already made from `record` (the server has both before it renders)."""
     prefix = read_prefix(store, record.id, chosen.entry.offset, record.stored_bytes)
     data, (w, h) = transcode(prefix, chosen.size, record.orientation, quality, dct_scaling)
     return Rendition(data, w, h, chosen.entry.offset, chosen.entry.scale)

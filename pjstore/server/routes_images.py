@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from pjstore import ids
 from pjstore.errors import InvalidRequest, NotFound, PjstoreError
 from pjstore.read_path import select
-from pjstore.read_path.pipeline import render
+from pjstore.read_path.pipeline import render_selection
 from pjstore.record import ImageRecord
 from pjstore.server.auth import require_key, require_signature
 from pjstore.server.caching import CACHE_CONTROL, etag, not_modified
@@ -112,8 +112,7 @@ async def get_image(s: State, request: Request, image_id: str,
                "Cache-Control": CACHE_CONTROL}
     if not_modified(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
-    size = {"width": w, "height": h} if by_size else {"scale": chosen.entry.scale}
-    make = partial(render, s.store, record.id, quality=s.settings.quality, **size)
+    make = partial(render_selection, s.store, record, chosen, s.settings.quality)
     job = s.renders.submit(s.render_pool, make)
     r = await result_within(job, s.settings.request_timeout, "rendering this image")
     s.metrics.served(r.bytes_read, record.stored_bytes)
