@@ -139,3 +139,17 @@ def test_incremental_updates_stay_exact_with_smoothing(jt: Jpegtran, name: str) 
         levels[step.component][step.k] = step.al
         assert model.sse == pytest.approx(predicted, rel=1e-9)
         assert model.sse == pytest.approx(QualityModel(basis, dct, levels).sse, rel=1e-6)
+
+
+def test_no_smoothing_where_libjpeg_refuses_it():
+    """jdcoefct.c's smoothing_ok(): a zero DC or AC 1..9 quantizer in any component disables it."""
+    from pjstore.scan_search.smoothing import possible
+
+    good = np.ones(64, dtype=np.uint16)
+    zero_ac5 = good.copy()
+    zero_ac5[5] = 0
+    zero_ac20 = good.copy()
+    zero_ac20[20] = 0  # beyond the coefficients smoothing estimates: irrelevant
+    assert possible([good, good, good])
+    assert not possible([good, zero_ac5, good])
+    assert possible([good, zero_ac20])

@@ -34,8 +34,8 @@ class QualityModel:
         self._coefs = [c.coefficients.astype(np.int32) for c in dct.components]
         self._quant = [c.quant.astype(np.float32) for c in dct.components]
         self._levels = [list(lv) for lv in levels]
-        self._smooth = smooth
-        self._active = smooth and smoothing.active(self._levels)
+        self._smooth = smooth and smoothing.possible([c.quant for c in dct.components])
+        self._active = self._smooth and smoothing.active(self._levels)
         self._incomplete = sum(lv[k] != 0 for lv in self._levels for k in range(1, smoothing.SMOOTHED))
         self._lows = lows or [smoothing.LowFields(c.coefficients, c.quant) for c in dct.components]
         n = len(self._coefs)

@@ -46,6 +46,12 @@ _WITHOUT_DC = {  # the component has some of AC 1..9: AC 1..5 only
 }
 
 
+def possible(quants: list[np.ndarray]) -> bool:
+    """Whether the decoder may smooth this image at all: jdcoefct.c's smoothing_ok() refuses
+    when any component's DC or AC 1..9 quantizer is zero (its estimates divide by them)."""
+    return all(int(np.min(q[:SMOOTHED])) > 0 for q in quants)
+
+
 def active(levels: list[list[int]]) -> bool:
     """Whether the decoder smooths at all: every component's DC partly known, and some
     component's AC 1..9 not complete."""
