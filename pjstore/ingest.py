@@ -13,7 +13,7 @@ from typing import Callable
 from pjstore import ids, offset_map
 from pjstore.encoder import metadata, transcode
 from pjstore.encoder.structure import JpegStructure, parse
-from pjstore.errors import TooLarge
+from pjstore.errors import NotFound, TooLarge
 from pjstore.quality.contract import QualityTarget, Reference
 from pjstore.record import ImageRecord
 from pjstore.encoder import coefficients
@@ -106,8 +106,17 @@ def ingest(store: Storage, source: bytes, options: IngestOptions = IngestOptions
            jpegtran: Jpegtran | None = None) -> tuple[ImageRecord, bool]:
     """Store `source` unless its id is already present. Returns (record, created)."""
     image_id = ids.image_id(source)
-    if store.exists(image_id):
-        return store.info(image_id), False
+    existing = stored_record(store, image_id)
+    if existing is not None:
+        return existing, False
     prepared = prepare(source, options, jpegtran)
     created = store.put(prepared.record, prepared.blob)
     return (prepared.record if created else store.info(image_id)), created
+
+
+def stored_record(store: Storage, image_id: str) -> ImageRecord | None:
+    """The record of `image_id` if stored, else None (one storage read, not exists + info)."""
+    try:
+        return store.info(image_id)
+    except NotFound:
+        return None

@@ -16,9 +16,7 @@ from typing import Callable, Collection, Iterable, Protocol
 from pjstore import ids
 from pjstore.batch.outcome import Outcome, Status
 from pjstore.batch.summary import Summary, Tally
-from pjstore.errors import NotFound
-from pjstore.ingest import IngestOptions, Prepared
-from pjstore.record import ImageRecord
+from pjstore.ingest import IngestOptions, Prepared, stored_record
 from pjstore.storage import Storage
 
 
@@ -83,7 +81,7 @@ def run_batch(store: Storage, paths: Iterable[Path], options: IngestOptions, run
             if image_id in followers:
                 followers[image_id].append(path)
                 continue
-            stored = _stored_record(store, image_id)
+            stored = stored_record(store, image_id)
             if stored is not None:
                 emit(Outcome(path, Status.SKIPPED, image_id, stored))
                 continue
@@ -97,13 +95,6 @@ def run_batch(store: Storage, paths: Iterable[Path], options: IngestOptions, run
         runner.cancel(in_flight)
         return tally.summary(monotonic() - started, interrupted=True)
     return tally.summary(monotonic() - started)
-
-
-def _stored_record(store: Storage, image_id: str) -> ImageRecord | None:
-    try:
-        return store.info(image_id)
-    except NotFound:
-        return None
 
 
 def _write(store: Storage, item: Item, job: Job, followers: list[Path]) -> list[Outcome]:

@@ -99,7 +99,6 @@ class JpegStructure:
     scans: tuple[ScanRecord, ...]
     restart_interval: int
     color_space: str
-    size: int
 
     @property
     def scan_ends(self) -> tuple[int, ...]:
@@ -161,7 +160,7 @@ def parse(data: bytes, max_pixels: int | None = None) -> JpegStructure:
     if not scans:
         raise CorruptJpeg("no scans before end of image")
     return JpegStructure(frame, tuple(segments), tuple(scans), restart_interval,
-                         _color_space(frame, segments, data), size)
+                         _color_space(frame, segments, data))
 
 
 def _next_marker(data: bytes, pos: int) -> tuple[int, int]:
