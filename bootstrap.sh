@@ -14,7 +14,8 @@ apt_install() {
 }
 
 need_jpegtran() {
-    if command -v jpegtran >/dev/null 2>&1 && jpegtran -help 2>&1 | grep -q -- '-scans'; then
+    # `jpegtran -help` exits 1: take its text whatever the status, or pipefail makes this always false.
+    if command -v jpegtran >/dev/null 2>&1 && { jpegtran -help 2>&1 || true; } | grep -q -- '-scans'; then
         return 0
     fi
     echo "jpegtran (libjpeg-turbo) with -scans support is missing; installing libjpeg-turbo-progs..." >&2
