@@ -22,7 +22,6 @@ from edge_cases import ACCEPTED, CASES, REJECTED, SECRET, UPRIGHT, header_segmen
 from helpers import (CountingStore, assert_lossless, assert_offsets_meet_contract, assert_served_jpeg, contract_size,
                      crop, upright_size)
 
-SLOW = {"phone_8mp"}  # ~15 s of CPU: the search, decodes and renditions at 8 MP
 # pjstore bugs these cases found, each to be fixed where it lives (strict: a fix turns them red).
 KNOWN_BUGS = {
     "progressive_prefix_closed_with_eoi": (
@@ -39,15 +38,9 @@ def source(name: str) -> bytes:
     return CASES[name].make()
 
 
-def marks(name: str) -> list:
-    out = [pytest.mark.slow] if name in SLOW else []
-    if name in KNOWN_BUGS:
-        out.append(pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[name]))
-    return out
-
-
 def cases(names) -> list:
-    return [pytest.param(n, marks=marks(n)) for n in names]
+    return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[n])) if n in KNOWN_BUGS else n
+            for n in names]
 
 
 def mse(a, b) -> float:
