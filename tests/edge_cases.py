@@ -12,8 +12,8 @@ import io
 import os
 import struct
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -326,7 +326,8 @@ CASES: dict[str, Case] = {
     **{f"orientation_{o}": Case(ORIENTATION_ROWS.get(o), lambda o=o: oriented(o)) for o in range(1, 9)},
     "orientation_6_big_endian_exif": Case(None, lambda: oriented(6, big_endian=True)),
     "orientation_out_of_range": Case(None, lambda: encode(photo(), 85, exif=exif_orientation(9))),
-    "damaged_exif": Case(None, lambda: after_soi(base(), segment(0xE1, b"Exif\x00\x00II*\x00\xff\xff\xff\x7f" + SECRET))),
+    "damaged_exif": Case(None, lambda: after_soi(  # IFD0 offset far past the end of the block
+        base(), segment(0xE1, b"Exif\x00\x00II*\x00\xff\xff\xff\x7f" + SECRET))),
     "gps_exif_and_xmp": Case("gps_exif", lambda: encode(photo(), 85, exif=gps_exif(),
                                                         xmp=xmp('exif:GPSLatitude="51,30N"'))),
     "camera_exif_thumbnail_icc": Case("camera_canon40d", lambda: encode(

@@ -124,8 +124,10 @@ def stop_midway(tmp_path: Path, sig: int) -> tuple[subprocess.Popen, list[int], 
     """Start a one-worker CLI batch, wait until a few images are stored, then send `sig`."""
     many_jpegs(tmp_path / "in", N_STOPPED)
     store_path = tmp_path / "store"
+    # Ctrl-C's default action even where this runs with SIGINT ignored (a shell's background job).
     proc = subprocess.Popen(cli(store_path, str(tmp_path / "in"), "--workers", "1", *STOPPED_SCHEME), env=cli_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     workers: list[int] = []
     try:
         deadline = time.monotonic() + 120
