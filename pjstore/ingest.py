@@ -10,6 +10,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Callable
 
+from threadpoolctl import threadpool_limits
+
 from pjstore import ids, offset_map
 from pjstore.encoder import metadata, transcode
 from pjstore.encoder.structure import JpegStructure, parse
@@ -35,6 +37,9 @@ def _plan_progressive(source: bytes, structure: JpegStructure, target: QualityTa
     return progressive.plan(structure.frame.sampling, structure.color_space)
 
 
+# The search is many small matrix products: BLAS threads only add contention (twice the CPU for
+# the same wall time on 2 busy cores), and batch ingest parallelises by process instead.
+@threadpool_limits.wrap(limits=1, user_api="blas")
 def _plan_custom(source: bytes, structure: JpegStructure, target: QualityTarget, jt: Jpegtran,
                  search: SearchOptions) -> ScanPlan:
     # Coefficients come from jpegtran's own sequential copy: jpegtran has validated the source

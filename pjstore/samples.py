@@ -1,4 +1,4 @@
-"""Sample JPEGs made from scikit-image's bundled photos: the default corpus, and test inputs.
+"""Sample JPEGs made from scikit-image's bundled photos: the default corpus, and every test input.
 
 Each sample is encoded with Pillow at its own quality and chroma subsampling, so the set covers
 the encoder settings real uploads come with.
@@ -40,12 +40,15 @@ DEFAULT_SAMPLES = (
 )
 
 
+@functools.cache
 def pixels(name: str) -> np.ndarray:
-    """A bundled scikit-image photo as uint8 (H, W) or (H, W, 3)."""
+    """A bundled scikit-image photo as uint8 (H, W) or (H, W, 3), loaded once (read-only)."""
     import skimage.data
 
     image = getattr(skimage.data, name)()
-    return image[..., :3] if image.ndim == 3 else image
+    image = np.ascontiguousarray(image[..., :3]) if image.ndim == 3 else image
+    image.setflags(write=False)
+    return image
 
 
 def encode(image: np.ndarray, quality: int = 90, subsampling: str = "4:2:0", **options) -> bytes:
@@ -72,17 +75,12 @@ def write_samples(directory: str | Path, samples: tuple[Sample, ...] = DEFAULT_S
     return paths
 
 
-@functools.cache
-def _photo(name: str) -> np.ndarray:
-    return pixels(name)
-
-
 def distinct(seed: int, max_side: int = 320) -> bytes:
     """A JPEG no other seed gives: a crop of a sample photo at a seed-chosen place, size and
     quality, for load and crash tests that need many different uploads."""
     rng = np.random.default_rng(seed)
     sample = DEFAULT_SAMPLES[seed % len(DEFAULT_SAMPLES)]
-    photo = _photo(sample.name)
+    photo = pixels(sample.name)
     h, w = (int(rng.integers(min(48, n), min(max_side, n) + 1)) for n in photo.shape[:2])
     top, left = int(rng.integers(0, photo.shape[0] - h + 1)), int(rng.integers(0, photo.shape[1] - w + 1))
     return encode(photo[top : top + h, left : left + w], int(rng.integers(70, 96)), sample.subsampling)

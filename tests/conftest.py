@@ -1,77 +1,16 @@
-"""Shared fixtures: generated JPEGs of every kind, a fresh store, and an independent
-implementation of the quality contract (tests must not grade pjstore with its own code)."""
+"""Fixtures: generated JPEGs of every kind, a fresh store on each backend, a loopback S3 server.
+The helpers they build on (and the contract the tests grade with) are in helpers.py."""
 
 from __future__ import annotations
 
-import io
-import math
 import os
-import subprocess
 import uuid
-from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
-from pjstore.samples import encode, pixels
 from pjstore.storage import LmdbStorage, open_storage
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-EDGE = SHARED / "corpus" / "edge"
-PHOTOS = SHARED / "corpus" / "photos"
-needs_shared = pytest.mark.skipif(not EDGE.is_dir(), reason="../shared corpus not present")
-
-
-def crop(name: str, w: int, h: int) -> np.ndarray:
-    return pixels(name)[:h, :w]
-
-
-def exif_orientation(orientation: int) -> bytes:
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    exif[0x8825] = {2: (51.0, 30.0, 0.0)}  # GPS latitude: must never be served
-    return exif.tobytes()
-
-
-def jpegtran(data: bytes, *args: str) -> bytes:
-    return subprocess.run(["jpegtran", *args], input=data, capture_output=True, check=True).stdout
-
-
-def _cmyk() -> bytes:
-    out = io.BytesIO()
-    Image.fromarray(crop("coffee", 160, 120)).convert("CMYK").save(out, "JPEG", quality=90)
-    return out.getvalue()
-
-
-def _gray() -> bytes:
-    return encode(crop("camera", 200, 150), 85)
-
-
-# name -> bytes; each a kind of JPEG real uploads come as.
-KINDS = {
-    "420_q75": lambda: encode(crop("astronaut", 240, 200), 75, "4:2:0"),
-    "422_q90": lambda: encode(crop("coffee", 250, 170), 90, "4:2:2"),
-    "444_q95": lambda: encode(crop("chelsea", 203, 157), 95, "4:4:4"),
-    "gray": _gray,
-    "cmyk": _cmyk,
-    "progressive_source": lambda: encode(crop("rocket", 220, 180), 85, "4:2:0", progressive=True),
-    "arithmetic": lambda: jpegtran(encode(crop("chelsea", 180, 140), 80), "-arithmetic"),
-    "restart_markers": lambda: encode(crop("astronaut", 190, 130), 85, "4:2:0", restart_marker_blocks=1),
-    "tiny_1x1": lambda: encode(crop("coffee", 1, 1), 90),
-    "tiny_7x5": lambda: encode(crop("coffee", 7, 5), 90),
-    "extreme_1000x3": lambda: encode(crop("hubble_deep_field", 1000, 3), 90),
-    "oriented_6": lambda: encode(crop("chelsea", 240, 160), 85, "4:2:0", exif=exif_orientation(6)),
-    "icc": lambda: encode(crop("coffee", 200, 120), 85, "4:2:0",
-                          icc_profile=Image.open(io.BytesIO(encode(crop("coffee", 8, 8)))).info.get("icc_profile")
-                          or _srgb_icc()),
-}
-
-
-def _srgb_icc() -> bytes:
-    from PIL import ImageCms
-
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+from helpers import KINDS
 
 
 @pytest.fixture(scope="session")
@@ -119,28 +58,3 @@ def any_store(request, tmp_path):
     location = str(tmp_path / "store") if request.param == "lmdb" else request.getfixturevalue("s3_location")
     with open_storage(location) as s:
         yield s
-
-
-class CountingStore:
-    """Wraps a store and records every byte range read, to prove prefix-only reads."""
-
-    def __init__(self, inner):
-        self.inner, self.ranges = inner, []
-
-    def get_range(self, image_id, start, stop):
-        self.ranges.append((start, stop))
-        return self.inner.get_range(image_id, start, stop)
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-
-# --- the quality contract, written out independently of pjstore.quality -----------------------
-
-def contract_psnr(source: bytes, candidate: bytes, scale: float) -> float:
-    ref = Image.open(io.BytesIO(source)).convert("RGB")
-    size = (max(1, round(ref.width * scale)), max(1, round(ref.height * scale)))
-    a = np.asarray(ref.resize(size, Image.LANCZOS), dtype=np.float64)
-    b = np.asarray(Image.open(io.BytesIO(candidate)).convert("RGB").resize(size, Image.LANCZOS), dtype=np.float64)
-    mse = np.mean((a - b) ** 2)
-    return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)

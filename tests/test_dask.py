@@ -12,7 +12,7 @@ import pytest
 from pjstore.ingest import ingest
 from pjstore.storage import LmdbStorage, open_storage
 
-from test_batch import ROOT, cli, cli_env, contents, write_corpus
+from helpers import ROOT, cli, cli_env, contents, ingest_json, tally, write_corpus
 
 
 @pytest.fixture(scope="module")
@@ -39,26 +39,25 @@ def serial_contents(tmp_path: Path, files: list[Path]) -> dict:
         return contents(serial)
 
 
-def ingest_on(scheduler: str, location: str, corpus: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(cli(location, str(corpus), "--dask-scheduler", scheduler), env=cli_env(),
-                          capture_output=True, text=True, timeout=300)
+def ingest_on(scheduler: str, location: str, corpus: Path) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    return ingest_json(location, str(corpus), "--dask-scheduler", scheduler)
 
 
 def test_dask_ingest_stores_what_serial_does_and_resumes(scheduler, tmp_path, kinds):
     files = write_corpus(tmp_path / "in", kinds)
-    first = ingest_on(scheduler, str(tmp_path / "store"), tmp_path / "in")
-    assert first.returncode == 1 and "7 ok, 1 failed, 1 skipped" in first.stderr, first.stderr
-    assert "FAIL" in first.stderr and "TruncatedJpeg" in first.stderr, "the worker's refusal comes back typed"
+    first, rows = ingest_on(scheduler, str(tmp_path / "store"), tmp_path / "in")
+    assert first.returncode == 1 and tally(rows) == (7, 1, 1), first.stderr
+    assert [r["error_type"] for r in rows if "error_type" in r] == ["TruncatedJpeg"], "the worker's refusal comes back typed"
     with LmdbStorage(tmp_path / "store") as store:
         assert contents(store) == serial_contents(tmp_path, files)
-    again = ingest_on(scheduler, str(tmp_path / "store"), tmp_path / "in")
-    assert "0 ok, 1 failed, 8 skipped" in again.stderr, again.stderr
+    again, rows = ingest_on(scheduler, str(tmp_path / "store"), tmp_path / "in")
+    assert tally(rows) == (0, 1, 8), again.stderr
 
 
 def test_dask_ingest_into_s3(scheduler, s3_location, tmp_path, kinds):
     files = write_corpus(tmp_path / "in", kinds)
-    result = ingest_on(scheduler, s3_location, tmp_path / "in")
-    assert "7 ok, 1 failed, 1 skipped" in result.stderr, result.stderr
+    result, rows = ingest_on(scheduler, s3_location, tmp_path / "in")
+    assert tally(rows) == (7, 1, 1), result.stderr
     with open_storage(s3_location) as store:
         assert contents(store) == serial_contents(tmp_path, files)
 
@@ -66,4 +65,4 @@ def test_dask_ingest_into_s3(scheduler, s3_location, tmp_path, kinds):
 def test_workers_and_a_scheduler_are_exclusive(tmp_path):
     result = subprocess.run(cli(tmp_path / "s", str(tmp_path), "--workers", "2", "--dask-scheduler", "tcp://x:1"),
                             env=cli_env(), capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "not both" in result.stderr
+    assert result.returncode == 2 and "--dask-scheduler" in result.stderr, "a usage error naming the option"

@@ -1,4 +1,8 @@
-"""Every file of ../shared/corpus/edge behaves as its MANIFEST says (skipped without ../shared)."""
+"""The real files of ../shared/corpus/edge behave as its MANIFEST.md says, and every file there has
+a generated stand-in in edge_cases.py (so test_edge_cases.py covers its kind without ../shared).
+
+Two tests, not one per file, so a clean clone skips only these two (set PJSTORE_SHARED to a
+missing path to see it)."""
 
 from __future__ import annotations
 
@@ -6,86 +10,69 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from pjstore.errors import CorruptJpeg, EmptyInput, NotAJpeg, TooLarge, TruncatedJpeg
-from pjstore.ingest import ingest, prepare
+from pjstore.ingest import IngestOptions, ingest, prepare
 from pjstore.read_path.pipeline import render
 
-from conftest import EDGE, needs_shared
-from test_ingest import assert_lossless, assert_offsets_meet_contract
-from test_read_path import served_kind
+from edge_cases import CASES
+from helpers import (EDGE, assert_error, assert_lossless, assert_offsets_meet_contract, assert_served_jpeg,
+                     make_client, needs_shared, stored_ids, upload, upright_size)
 
 pytestmark = [needs_shared, pytest.mark.corpus]
 
-ACCEPT = [
-    "already_progressive", "arithmetic_coded", "camera_canon40d", "cmyk", "exif_orientation_landscape_1",
-    "exif_orientation_landscape_3", "exif_orientation_landscape_6", "exif_orientation_landscape_8",
-    "exif_orientation_portrait_5", "extreme_aspect_1001x3", "gps_exif", "grayscale", "icc_srgb",
-    "quality_100", "quality_30", "restart_markers", "sequential_noninterleaved", "subsampling_444",
-    "subsampling_422", "tiny_1x1", "tiny_7x5", "xmp_bluesquare", "phone_3264x2448",
-]
-REJECT = {
-    "bomb_header_60000x60000": TooLarge, "corrupt_entropy_data": CorruptJpeg, "empty": EmptyInput,
-    "png_named_jpg": NotAJpeg, "text_named_jpg": NotAJpeg, "truncated_60pct": TruncatedJpeg,
-}
+REFUSED = {"bomb_header_60000x60000": (TooLarge, 413), "corrupt_entropy_data": (CorruptJpeg, 422),
+           "empty": (EmptyInput, 400), "png_named_jpg": (NotAJpeg, 415), "text_named_jpg": (NotAJpeg, 415),
+           "truncated_60pct": (TruncatedJpeg, 422)}
 
 
-def read(name: str) -> bytes:
-    return (EDGE / f"{name}.jpg").read_bytes()
+def manifest() -> dict[str, str]:
+    """File stem -> the manifest's expectation ("accept ..." or "reject ..."), patterns expanded."""
+    rows = {}
+    for line in (EDGE / "MANIFEST.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not cells[0].endswith(".jpg"):
+            continue
+        for pattern in cells[0].split(" / "):
+            for path in sorted(EDGE.glob(pattern)):
+                rows[path.stem] = cells[2]
+    return rows
 
 
-@pytest.mark.parametrize("name", ACCEPT)
-def test_accepted(store, name):
-    source = read(name)
-    prepared = prepare(source)
-    assert_lossless(source, prepared.blob)
-    assert_offsets_meet_contract(source, prepared.blob, prepared.record, prepared_target())
-    store.put(prepared.record, prepared.blob)
-    for entry in prepared.record.offsets.entries:
-        r = render(store, prepared.record.id, scale=entry.scale)
-        size = (entry.height, entry.width) if prepared.record.orientation >= 5 else (entry.width, entry.height)
-        assert Image.open(io.BytesIO(r.data)).size == size
-        assert served_kind(r.data) == "baseline"
-
-
-def prepared_target():
-    from pjstore.ingest import IngestOptions
-
-    return IngestOptions().target
-
-
-@pytest.mark.parametrize("name, error", sorted(REJECT.items()))
-def test_rejected_and_nothing_written(store, name, error):
-    with pytest.raises(error) as info:
-        ingest(store, read(name))
-    assert str(info.value)
-    assert store.list() == []
-
-
-def test_extreme_aspect_sizes_never_below_one(store):
-    record, _ = ingest(store, read("extreme_aspect_1001x3"))
+def test_every_accepted_file_is_stored_losslessly_and_served_upright(store):
+    rows = manifest()
+    assert set(rows) == {p.stem for p in EDGE.glob("*.jpg")}, "every file has its manifest row"
+    assert set(rows) <= {c.row for c in CASES.values()}, "every file has a generated stand-in"
+    accepted = sorted(n for n, expected in rows.items() if expected.startswith("accept"))
+    assert set(rows) - set(accepted) == set(REFUSED)
+    target = IngestOptions().target
+    for name in accepted:
+        source = (EDGE / f"{name}.jpg").read_bytes()
+        p = prepare(source)
+        assert_lossless(source, p.blob)
+        assert_offsets_meet_contract(source, p.blob, p.record, target)
+        store.put(p.record, p.blob)
+        for entry in p.record.offsets.entries:
+            assert_served_jpeg(render(store, p.record.id, scale=entry.scale).data, upright_size(p.record, entry))
+        if name.startswith("exif_orientation"):
+            # served = Pillow's own exif_transpose of the source, resized; a wrong way up is ~10000
+            served = Image.open(io.BytesIO(render(store, p.record.id, scale=0.25).data)).convert("RGB")
+            upright = ImageOps.exif_transpose(Image.open(io.BytesIO(source))).convert("RGB")
+            expected = np.asarray(upright.resize(served.size, Image.LANCZOS), float)
+            assert np.mean((np.asarray(served, float) - expected) ** 2) < 100, name
+            assert (served.width > served.height) == name.startswith("exif_orientation_landscape"), name
+    record = store.info(next(i for i in store.list() if store.info(i).width == 1001))
     assert (record.offsets.entry(0.1).width, record.offsets.entry(0.1).height) == (100, 1)
 
 
-@pytest.mark.parametrize("name", [n for n in ACCEPT if n.startswith("exif_orientation")])
-def test_orientations_are_served_upright(store, name):
-    """Served = Pillow's own exif_transpose of the source, resized: the same picture, upright."""
-    from PIL import ImageOps
-
-    source = read(name)
-    record, _ = ingest(store, source)
-    served = Image.open(io.BytesIO(render(store, record.id, scale=0.25).data)).convert("RGB")
-    upright = ImageOps.exif_transpose(Image.open(io.BytesIO(source))).convert("RGB")
-    expected = np.asarray(upright.resize(served.size, Image.LANCZOS), float)
-    # >= 32 dB prefix plus a q85 re-encode stays under 100; a wrong orientation is ~10000
-    assert np.mean((np.asarray(served, float) - expected) ** 2) < 100
-    landscape = name.startswith("exif_orientation_landscape")
-    assert (served.width > served.height) == landscape
-
-
-def test_gps_never_served(store):
-    record, _ = ingest(store, read("gps_exif"))
-    for scale in record.offsets.scales:
-        data = render(store, record.id, scale=scale).data
-        assert b"GPS" not in data and not Image.open(io.BytesIO(data)).getexif()
+def test_every_refused_file_is_refused_with_its_error_and_status(store, tmp_path):
+    with make_client(tmp_path / "http") as client:
+        for name, (error, status) in REFUSED.items():
+            source = (EDGE / f"{name}.jpg").read_bytes()
+            with pytest.raises(error) as info:
+                ingest(store, source)
+            assert str(info.value), name
+            assert_error(upload(client, source), status, error.__name__)
+        assert store.list() == [] and stored_ids(client) == []
+        assert client.get("/healthz").status_code == 200

@@ -13,7 +13,7 @@ from pjstore.evaluation.static_copies import icc_profile, make_copies
 from pjstore.quality.contract import QualityTarget, Reference
 from pjstore.read_path.encode import encode
 
-from conftest import contract_psnr
+from helpers import contract_psnr
 
 
 @pytest.mark.parametrize("kind", ["420_q75", "444_q95", "gray", "icc", "tiny_7x5"])

@@ -18,7 +18,7 @@ from pjstore.encoder.structure import parse
 from pjstore.errors import PjstoreError
 from pjstore.ingest import IngestOptions, prepare
 
-from test_ingest import assert_lossless, assert_offsets_meet_contract
+from helpers import assert_lossless, assert_offsets_meet_contract
 
 SEEDS = ("420_q75", "gray", "progressive_source", "restart_markers", "cmyk", "tiny_7x5")
 

@@ -1,62 +1,17 @@
-"""The read path: exact sizes, upright, baseline, no EXIF, and only the prefix read from storage."""
+"""The read path: any width or height, bad requests and ids, DCT scaling."""
 
 from __future__ import annotations
 
 import io
 
-import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image
 
-from pjstore.encoder.structure import parse
 from pjstore.errors import InvalidRequest, NotFound
 from pjstore.ingest import ingest
 from pjstore.read_path.pipeline import render
 
-from conftest import KINDS, CountingStore
-
-
-def served_kind(data: bytes) -> str:
-    s = parse(data)
-    assert not any(seg.marker == 0xE1 for seg in s.segments), "no EXIF/XMP in served images"
-    return "baseline" if s.frame.marker in (0xC0, 0xC1) else f"SOF{s.frame.marker:02X}"
-
-
-@pytest.mark.parametrize("kind", sorted(KINDS))
-def test_every_scale_is_exact_upright_baseline_from_the_prefix(store, kinds, kind):
-    record, _ = ingest(store, kinds[kind])
-    counting = CountingStore(store)
-    for entry in record.offsets.entries:
-        r = render(counting, record.id, scale=entry.scale)
-        size = (entry.height, entry.width) if record.orientation >= 5 else (entry.width, entry.height)
-        im = Image.open(io.BytesIO(r.data))
-        assert im.size == (r.width, r.height) == size
-        assert served_kind(r.data) == "baseline"
-        assert im.mode in ("RGB", "L")
-        assert r.bytes_read == entry.offset
-        assert counting.ranges[-1] == (0, entry.offset)
-
-
-def test_orientation_is_applied(store, kinds):
-    record, _ = ingest(store, kinds["oriented_6"])
-    served = np.asarray(Image.open(io.BytesIO(render(store, record.id, scale=1.0).data)).convert("RGB"), float)
-    upright = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(kinds["oriented_6"]))).convert("RGB"), float)
-    assert served.shape == upright.shape == (240, 160, 3)
-    assert np.mean((served - upright) ** 2) < 30  # same picture, same way up (JPEG re-encode aside)
-
-
-def test_icc_profile_is_served(store, kinds):
-    record, _ = ingest(store, kinds["icc"])
-    icc = Image.open(io.BytesIO(kinds["icc"])).info["icc_profile"]
-    assert Image.open(io.BytesIO(render(store, record.id, scale=0.25).data)).info.get("icc_profile") == icc
-
-
-def test_cmyk_is_served_as_rgb_with_its_colours(store, kinds):
-    record, _ = ingest(store, kinds["cmyk"])
-    served = Image.open(io.BytesIO(render(store, record.id, scale=1.0).data))
-    assert served.mode == "RGB"
-    expected = np.asarray(Image.open(io.BytesIO(kinds["cmyk"])).convert("RGB"), float)
-    assert np.mean((np.asarray(served, float) - expected) ** 2) < 30
+# Every kind of upload served at every scale, upright, as baseline from its prefix: test_edge_cases.py.
 
 
 def test_any_width_or_height_from_the_smallest_covering_scale(store, kinds):

@@ -13,8 +13,9 @@ from pjstore.scan_search.byte_cost import ByteCost
 from pjstore.scan_search.model import QualityModel
 from pjstore.scan_search.resize_basis import ResizedBasis, lanczos_matrix
 from pjstore.scan_search.steps import NOT_SENT, Step, reconstruct
-from tests.scan_search_images import CASES, jpeg
 from tools.jpegtran_wrapper import Jpegtran
+
+from helpers import SEARCH_IMAGES, search_image
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +37,11 @@ def test_point_transform() -> None:
     assert not reconstruct(v, NOT_SENT, dc=True).any()
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(SEARCH_IMAGES))
 @pytest.mark.parametrize("scale", [0.1, 0.5])
 def test_model_reconstructs_the_resized_decode(jt: Jpegtran, name: str, scale: float) -> None:
     """With nothing sent, the modelled error image is the whole resized image (minus 128)."""
-    src = jpeg(name)
+    src = search_image(name)
     s = parse(src)
     dct = coefficients.read(transcode.to_sequential(src, jt))
     basis = ResizedBasis.build(dct, s.color_space, scale, 10**9)
@@ -51,7 +52,7 @@ def test_model_reconstructs_the_resized_decode(jt: Jpegtran, name: str, scale: f
 
 
 def test_incremental_updates_match_a_fresh_model(jt: Jpegtran) -> None:
-    src = jpeg("astronaut-q85-420")
+    src = search_image("astronaut-q85-420")
     s = parse(src)
     dct = coefficients.read(transcode.to_sequential(src, jt))
     basis = ResizedBasis.build(dct, s.color_space, 0.25, 4000)
@@ -66,7 +67,7 @@ def test_incremental_updates_match_a_fresh_model(jt: Jpegtran) -> None:
 
 
 def test_byte_cost_grows_with_precision(jt: Jpegtran) -> None:
-    dct = coefficients.read(transcode.to_sequential(jpeg("coffee-q95-444"), jt))
+    dct = coefficients.read(transcode.to_sequential(search_image("coffee-q95-444"), jt))
     cost = ByteCost([c.coefficients for c in dct.components], 4, 0.0)
     coarse, fine = cost.bytes(Step(0, 1, 0, 3)), cost.bytes(Step(0, 1, 0, 0))
     assert 0 < coarse < fine

@@ -19,8 +19,9 @@ from pjstore.scan_search.options import SearchOptions
 from pjstore.scan_search.resize_basis import ResizedBasis
 from pjstore.scan_search.search import plan_custom
 from pjstore.scan_search.steps import NOT_SENT, first_level
-from tests.scan_search_images import CASES, jpeg
 from tools.jpegtran_wrapper import Jpegtran
+
+from helpers import SEARCH_IMAGES, search_image
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +45,13 @@ TARGETS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(SEARCH_IMAGES))
 @pytest.mark.parametrize("target_name,objective", [
     ("psnr32", "quality"), ("psnr32", "quality_per_byte"), ("per-scale", "quality_per_byte"),
     ("ssim", "quality_per_byte")])
 def test_plan_is_valid_lossless_and_verified(jt: Jpegtran, name: str, target_name: str, objective: str) -> None:
     target = TARGETS[target_name]
-    src = jpeg(name)
+    src = search_image(name)
     dct, plan, t, ref, offsets = ingest(src, target, SearchOptions(objective=objective), jt)
     assert len(plan.script) <= 100
     assert set(plan.hints) == set(target.scales)
@@ -65,14 +66,14 @@ def test_plan_is_valid_lossless_and_verified(jt: Jpegtran, name: str, target_nam
 
 
 def test_hints_point_at_merged_scans(jt: Jpegtran) -> None:
-    _, plan, t, _, _ = ingest(jpeg("astronaut-q85-420"), TARGETS["psnr32"], SearchOptions(), jt)
+    _, plan, t, _, _ = ingest(search_image("astronaut-q85-420"), TARGETS["psnr32"], SearchOptions(), jt)
     hints = [plan.hints[s] for s in (0.1, 0.25, 0.5)]
     assert hints == sorted(hints) and hints[-1] < len(t.scan_ends) - 1
 
 
 @pytest.mark.parametrize("limit", [12, 20])
 def test_scan_limit_lowers_a_depth_instead_of_failing(jt: Jpegtran, limit: int) -> None:
-    src = jpeg("coffee-q95-444")
+    src = search_image("coffee-q95-444")
     deep = SearchOptions(a_depth=6, dc_a_depth=8, c_depth=8)
     dct = coefficients.read(transcode.to_sequential(src, jt))
     unlimited = plan_custom(dct, "YCbCr", TARGETS["psnr32"], deep)
@@ -102,7 +103,7 @@ def _first_levels(script) -> dict[tuple[int, int], int]:
 
 
 def test_refine_excess_bounds_how_coarse_first_scans_are(jt: Jpegtran) -> None:
-    src = jpeg("coffee-q95-444")
+    src = search_image("coffee-q95-444")
     dct = coefficients.read(transcode.to_sequential(src, jt))
     cost = ByteCost([c.coefficients for c in dct.components], 6, 0.0)
     assert cost.refinement_excess(0, 0, 0) == 0.0
@@ -117,7 +118,7 @@ def test_refine_excess_bounds_how_coarse_first_scans_are(jt: Jpegtran) -> None:
 def test_finish_cheapest_ends_each_scale_with_the_cheapest_finishing_step(jt: Jpegtran) -> None:
     """Replaying the greedy up to each scale's last step: that step is the cheapest of those
     that alone reach the threshold."""
-    dct = coefficients.read(transcode.to_sequential(jpeg("astronaut-q85-420"), jt))
+    dct = coefficients.read(transcode.to_sequential(search_image("astronaut-q85-420"), jt))
     target = TARGETS["psnr32"]
     # Alone: no other adjustment of first levels or step sizes, no margin segments.
     options = SearchOptions(a_depth=3, dc_refine_excess=math.inf, band_bits=0.0, margin_db=0.0,
@@ -144,7 +145,7 @@ def test_finish_cheapest_ends_each_scale_with_the_cheapest_finishing_step(jt: Jp
 
 
 def test_walk_margin_adds_a_segment_after_each_scale(jt: Jpegtran) -> None:
-    dct = coefficients.read(transcode.to_sequential(jpeg("chelsea-q70-422"), jt))
+    dct = coefficients.read(transcode.to_sequential(search_image("chelsea-q70-422"), jt))
     plain = greedy.run(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(walk_margin_db=0.0, margin_db=0.0))
     found = greedy.run(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(walk_margin_db=0.5, margin_db=0.5))
     assert plain.segments == plain.ends
@@ -155,7 +156,7 @@ def test_walk_margin_adds_a_segment_after_each_scale(jt: Jpegtran) -> None:
 
 def test_band_bits_avoid_splitting_unsent_runs(jt: Jpegtran) -> None:
     """Fewer partial sends in the middle of unsent runs: fewer bands in the remainder."""
-    dct = coefficients.read(transcode.to_sequential(jpeg("coffee-q95-444"), jt))
+    dct = coefficients.read(transcode.to_sequential(search_image("coffee-q95-444"), jt))
     scans = {bits: len(plan_custom(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(band_bits=bits)).script)
              for bits in (0.0, 8.0)}
     assert scans[8.0] < scans[0.0]

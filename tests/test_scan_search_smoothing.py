@@ -21,8 +21,9 @@ from pjstore.scan_search import smoothing
 from pjstore.scan_search.model import QualityModel
 from pjstore.scan_search.resize_basis import ResizedBasis
 from pjstore.scan_search.steps import NOT_SENT, Step, reconstruct
-from tests.scan_search_images import jpeg
 from tools.jpegtran_wrapper import Jpegtran
+
+from helpers import search_image
 
 # Prefix states: DC only (the DC-replacing formulas), Y's low AC partly sent (AC 1..5 only
 # for Y), chroma still DC only, then every low AC partly sent.
@@ -86,7 +87,7 @@ def held_decode(sequential: bytes, dct, levels: list[list[int]]) -> np.ndarray:
 
 @pytest.mark.parametrize("name", ["coffee-q95-444", "astronaut-q85-420"])
 def test_modelled_coefficients_decode_like_the_prefix(jt: Jpegtran, name: str) -> None:
-    src = jpeg(name)
+    src = search_image(name)
     s = parse(src)
     sequential = transcode.to_sequential(src, jt)
     dct = coefficients.read(sequential)
@@ -108,7 +109,7 @@ def test_smoothing_is_off_until_every_dc_is_sent() -> None:
 
 def test_model_matches_the_dc_only_decode(jt: Jpegtran) -> None:
     """The case the unsmoothed model missed by 2-3 dB: a DC-only prefix."""
-    src = jpeg("coffee-q95-444")
+    src = search_image("coffee-q95-444")
     s = parse(src)
     dct = coefficients.read(transcode.to_sequential(src, jt))
     stored = transcode.to_progressive(src, ScanScript(SCANS, 3, s.frame.sampling), metadata.extract(src, s), jt)
@@ -123,7 +124,7 @@ def test_model_matches_the_dc_only_decode(jt: Jpegtran) -> None:
 
 @pytest.mark.parametrize("name", ["coffee-q95-444", "astronaut-q85-420"])
 def test_incremental_updates_stay_exact_with_smoothing(jt: Jpegtran, name: str) -> None:
-    src = jpeg(name)
+    src = search_image(name)
     s = parse(src)
     dct = coefficients.read(transcode.to_sequential(src, jt))
     basis = ResizedBasis.build(dct, s.color_space, 0.25, 4000)

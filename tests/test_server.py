@@ -9,27 +9,20 @@ import re
 
 import numpy as np
 import pytest
-from fastapi.testclient import TestClient
 from PIL import Image, ImageOps
 from starlette.requests import Request
 
 from pjstore.encoder.structure import parse
-from pjstore.errors import TooLarge
+from pjstore.errors import CorruptJpeg, EmptyInput, NotAJpeg, TooLarge, TruncatedJpeg, UnsupportedJpeg
 from pjstore.ingest import DEFAULT_SCHEME, SCHEMES
-from pjstore.server.app import create_app
 from pjstore.server.limits import read_upload
 from pjstore.server.settings import ServerSettings
 
-from conftest import EDGE, CountingStore, needs_shared
+from edge_cases import CASES, REJECTED
+from helpers import JPEG, CountingStore, assert_error, assert_served_jpeg, make_client, stored_ids, upload
 from serving import metric
 
-JPEG = {"Content-Type": "image/jpeg"}
 CACHE_FOREVER = "public, max-age=31536000, immutable"
-
-
-def make_client(tmp_path, **settings) -> TestClient:
-    return TestClient(create_app(ServerSettings(store=str(tmp_path / "store"), **settings)),
-                      raise_server_exceptions=False)
 
 
 @pytest.fixture
@@ -50,34 +43,8 @@ def served(tmp_path_factory, kinds):
         yield c, infos
 
 
-def upload(c: TestClient, data: bytes, **headers):
-    return c.post("/v1/images", content=data, headers={**JPEG, **headers})
-
-
-def stored_ids(c: TestClient) -> list[str]:
-    return c.get("/v1/images").json()["ids"]
-
-
-def assert_error(response, status: int, error: str) -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["error"] == error and body["detail"]
-    assert "Traceback" not in response.text
-
-
 def upright(info: dict, row: dict) -> tuple[int, int]:
     return (row["height"], row["width"]) if info["orientation"] >= 5 else (row["width"], row["height"])
-
-
-def assert_served_jpeg(data: bytes, size: tuple[int, int]) -> Image.Image:
-    """A baseline JPEG of exactly `size` carrying no EXIF (so no GPS and no orientation tag)."""
-    structure = parse(data)
-    assert structure.frame.marker in (0xC0, 0xC1), "served images are baseline"
-    assert not any(seg.marker == 0xE1 for seg in structure.segments), "no EXIF/XMP served"
-    image = Image.open(io.BytesIO(data))
-    assert image.size == size
-    assert not image.getexif()
-    return image
 
 
 # --- upload -------------------------------------------------------------------------------------
@@ -120,14 +87,14 @@ def test_truncated_upload_is_422_and_nothing_is_stored(client, kinds):
     assert upload(client, kinds["gray"]).status_code == 201  # and the server goes on working
 
 
-@pytest.mark.corpus
-@needs_shared
-def test_edge_corpus_rejects_map_to_status_codes(client):
-    expected = {"png_named_jpg.jpg": (415, "NotAJpeg"), "text_named_jpg.jpg": (415, "NotAJpeg"),
-                "empty.jpg": (400, "EmptyInput"), "truncated_60pct.jpg": (422, "TruncatedJpeg"),
-                "corrupt_entropy_data.jpg": (422, "CorruptJpeg"), "bomb_header_60000x60000.jpg": (413, "TooLarge")}
-    for name, (status, error) in expected.items():
-        assert_error(upload(client, (EDGE / name).read_bytes()), status, error)
+# The README's status for each refusal; edge_cases.py has an input of every kind.
+STATUS = {EmptyInput: 400, NotAJpeg: 415, TooLarge: 413, TruncatedJpeg: 422, CorruptJpeg: 422, UnsupportedJpeg: 422}
+
+
+def test_every_refused_kind_maps_to_its_status_and_nothing_is_stored(client):
+    for name in REJECTED:
+        error = CASES[name].error
+        assert_error(upload(client, CASES[name].make()), STATUS[error], error.__name__)
     assert stored_ids(client) == []
     assert client.get("/healthz").status_code == 200
 

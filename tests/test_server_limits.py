@@ -22,7 +22,7 @@ from pjstore.server.backpressure import Admission
 from pjstore.server.errors import ApiError
 from pjstore.server.settings import ServerSettings
 
-from test_server import assert_error, make_client, stored_ids, upload
+from helpers import assert_error, make_client, stored_ids, upload
 
 GPS_IFD = 0x8825
 

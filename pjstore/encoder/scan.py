@@ -51,10 +51,6 @@ class Scan:
     def is_dc(self) -> bool:
         return self.ss == 0
 
-    @property
-    def is_refinement(self) -> bool:
-        return self.ah != 0
-
     def render(self) -> str:
         """This scan in jpegtran's scan-file syntax, e.g. ``0,1,2: 0-0, 0, 1;``."""
         comps = ",".join(str(c) for c in self.components)

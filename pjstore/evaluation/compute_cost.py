@@ -11,7 +11,6 @@ Orientation is left out of every variant alike.
 from __future__ import annotations
 
 import io
-import os
 from functools import partial
 
 from PIL import Image
@@ -23,13 +22,9 @@ from pjstore.read_path.decode import decode
 from pjstore.read_path.encode import DEFAULT_QUALITY
 from pjstore.read_path.pipeline import transcode
 
-# One libvips thread, like Pillow, so the ratios compare work rather than cores (set before
-# libvips starts); no operation cache, or every repeat after the first would be a cache hit.
-os.environ.setdefault("VIPS_CONCURRENCY", "1")
 try:
     import pyvips
 
-    pyvips.cache_set_max(0)
     VIPS_ERROR = None
 except (ImportError, OSError) as exc:  # no wheel for this platform, or libvips missing
     pyvips = None
@@ -52,6 +47,11 @@ def _vips_thumbnail(source: bytes, size: tuple[int, int]) -> bytes:
 def measure(image: str, source: bytes, prefix_scheme: str, prefixes: dict[float, bytes],
             static_copies: dict[float, bytes], repeats: int, budget_s: float) -> tuple[TimingRow, ...]:
     """Per scale of `prefixes` (the bytes `prefix_scheme` reads for it), median seconds of every variant."""
+    if pyvips is not None:
+        # One libvips thread, like Pillow, so the ratios compare work rather than cores; no
+        # operation cache, or every repeat after the first would be a cache hit.
+        pyvips.concurrency_set(1)
+        pyvips.cache_set_max(0)
     with Image.open(io.BytesIO(source)) as im:
         width, height = im.size
     rows = []

@@ -1,0 +1,245 @@
+"""What the test modules share: generated JPEGs of every kind, the shared corpus's location, the
+CLI and HTTP helpers, and an independent implementation of the quality contract with the
+assertions built on it (tests must not grade pjstore with its own code).
+
+Fixtures live in conftest.py; test modules import from here, never from one another.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pjstore.samples import encode, pixels
+
+ROOT = Path(__file__).resolve().parents[1]
+# The shared corpora: ../shared next to the checkout unless PJSTORE_SHARED says otherwise (set it
+# to a missing path to see what a clean clone skips).
+SHARED = Path(os.environ.get("PJSTORE_SHARED") or ROOT.parent / "shared")
+EDGE = SHARED / "corpus" / "edge"
+needs_shared = pytest.mark.skipif(not EDGE.is_dir(), reason=f"shared corpus not present at {SHARED}")
+EOI = b"\xff\xd9"
+
+
+# --- generated JPEGs -----------------------------------------------------------------------------
+
+def crop(name: str, w: int, h: int) -> np.ndarray:
+    return pixels(name)[:h, :w]
+
+
+def exif_orientation(orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x8825] = {2: (51.0, 30.0, 0.0)}  # GPS latitude: must never be served
+    return exif.tobytes()
+
+
+def jpegtran(data: bytes, *args: str) -> bytes:
+    return subprocess.run(["jpegtran", *args], input=data, capture_output=True, check=True).stdout
+
+
+@functools.cache
+def srgb_icc() -> bytes:
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def _cmyk() -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(crop("coffee", 160, 120)).convert("CMYK").save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+# name -> bytes; each a kind of JPEG real uploads come as (edge_cases.py has the odd ones).
+KINDS = {
+    "420_q75": lambda: encode(crop("astronaut", 240, 200), 75, "4:2:0"),
+    "422_q90": lambda: encode(crop("coffee", 250, 170), 90, "4:2:2"),
+    "444_q95": lambda: encode(crop("chelsea", 203, 157), 95, "4:4:4"),
+    "gray": lambda: encode(crop("camera", 200, 150), 85),
+    "cmyk": _cmyk,
+    "progressive_source": lambda: encode(crop("rocket", 220, 180), 85, "4:2:0", progressive=True),
+    "restart_markers": lambda: encode(crop("astronaut", 190, 130), 85, "4:2:0", restart_marker_blocks=1),
+    "tiny_1x1": lambda: encode(crop("coffee", 1, 1), 90),
+    "tiny_7x5": lambda: encode(crop("coffee", 7, 5), 90),
+    "extreme_1000x3": lambda: encode(crop("hubble_deep_field", 1000, 3), 90),
+    "oriented_6": lambda: encode(crop("chelsea", 240, 160), 85, "4:2:0", exif=exif_orientation(6)),
+    "icc": lambda: encode(crop("coffee", 200, 120), 85, "4:2:0", icc_profile=srgb_icc()),
+}
+
+# The scan search's test photos: larger crops at several qualities and samplings.
+SEARCH_IMAGES = {
+    "astronaut-q85-420": lambda: encode(pixels("astronaut")[100:340, 120:440], 85, "4:2:0"),
+    "coffee-q95-444": lambda: encode(pixels("coffee")[60:300, 100:420], 95, "4:4:4"),
+    "chelsea-q70-422": lambda: encode(pixels("chelsea")[30:270, 50:370], 70, "4:2:2"),
+    "camera-gray-q90": lambda: encode(pixels("camera")[120:360, 100:420], 90, "4:4:4"),
+    "odd-size-q80-420": lambda: encode(pixels("astronaut")[3:164, 5:222], 80, "4:2:0"),
+}
+
+
+@functools.cache
+def search_image(name: str) -> bytes:
+    return SEARCH_IMAGES[name]()
+
+
+class CountingStore:
+    """Wraps a store and records every byte range read, to prove prefix-only reads."""
+
+    def __init__(self, inner):
+        self.inner, self.ranges = inner, []
+
+    def get_range(self, image_id, start, stop):
+        self.ranges.append((start, stop))
+        return self.inner.get_range(image_id, start, stop)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+# --- the quality contract, written out independently of pjstore.quality -----------------------
+
+def contract_size(width: int, height: int, scale: float) -> tuple[int, int]:
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def contract_psnr(source: bytes, candidate: bytes, scale: float) -> float:
+    ref = Image.open(io.BytesIO(source)).convert("RGB")
+    size = contract_size(ref.width, ref.height, scale)
+    a = np.asarray(ref.resize(size, Image.LANCZOS), dtype=np.float64)
+    b = np.asarray(Image.open(io.BytesIO(candidate)).convert("RGB").resize(size, Image.LANCZOS), dtype=np.float64)
+    mse = np.mean((a - b) ** 2)
+    return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
+
+
+def assert_lossless(source: bytes, stored: bytes) -> None:
+    """The stored file holds the source's quantized coefficients and tables, and decodes the same."""
+    from pjstore.encoder import coefficients
+
+    a = coefficients.read(jpegtran(source, "-copy", "none"))
+    b = coefficients.read(stored)
+    assert len(a.components) == len(b.components)
+    for x, y in zip(a.components, b.components, strict=True):
+        assert np.array_equal(x.coefficients, y.coefficients)
+        assert np.array_equal(x.quant, y.quant)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(source)).convert("RGB")),
+                          np.asarray(Image.open(io.BytesIO(stored)).convert("RGB")))
+
+
+def assert_offsets_meet_contract(source: bytes, stored: bytes, record, target) -> None:
+    """Every offset is a scan-complete prefix meeting its threshold by real decode, and the
+    shortest such (one scan less misses it)."""
+    from pjstore.encoder.structure import parse
+
+    cuts = parse(stored).scan_ends
+    previous = 0
+    for entry, threshold in zip(record.offsets.entries, target.thresholds, strict=False):  # not scale 1
+        assert entry.offset in cuts, "offsets are scan-complete prefixes"
+        assert entry.offset >= previous, "offsets never decrease with scale"
+        got = contract_psnr(source, stored[: entry.offset] + EOI, entry.scale)
+        assert got >= threshold
+        assert got == pytest.approx(entry.score, abs=1e-3)
+        i = cuts.index(entry.offset)
+        if i > 0 and cuts[i - 1] >= previous:  # smallest: one scan less misses the target
+            assert contract_psnr(source, stored[: cuts[i - 1]] + EOI, entry.scale) < threshold
+        previous = entry.offset
+    assert record.offsets.entries[-1].scale == 1.0
+    assert record.offsets.entries[-1].offset == len(stored)
+
+
+def assert_served_jpeg(data: bytes, size: tuple[int, int]) -> Image.Image:
+    """A baseline JPEG of exactly `size` carrying no EXIF or XMP (so no GPS and no orientation tag)."""
+    from pjstore.encoder.structure import parse
+
+    structure = parse(data)
+    assert structure.frame.marker in (0xC0, 0xC1), "served images are baseline"
+    assert not any(seg.marker == 0xE1 for seg in structure.segments), "no EXIF/XMP served"
+    image = Image.open(io.BytesIO(data))
+    assert image.size == size
+    assert image.mode in ("RGB", "L")
+    assert not image.getexif()
+    return image
+
+
+def upright_size(record, entry) -> tuple[int, int]:
+    return (entry.height, entry.width) if record.orientation >= 5 else (entry.width, entry.height)
+
+
+# --- the CLI -------------------------------------------------------------------------------------
+
+def cli(store: Path | str, *args: str) -> list[str]:
+    """`pjstore --store STORE ingest ARGS...` as a subprocess command."""
+    return [sys.executable, "-m", "pjstore.cli", "--store", str(store), "ingest", *args]
+
+
+def cli_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+
+
+def ingest_json(store: Path | str, *args: str, timeout: float = 300) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    """Run `pjstore ingest ARGS... --json`; the process and its rows, one per input."""
+    import json
+
+    result = subprocess.run(cli(store, *args, "--json"), env=cli_env(), capture_output=True, text=True,
+                            timeout=timeout)
+    return result, [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def tally(rows: list[dict]) -> tuple[int, int, int]:
+    """(stored, failed, already stored) counted from `ingest --json` rows."""
+    failed = sum("error_type" in r for r in rows)
+    stored = sum(r.get("created") is True for r in rows)
+    return stored, failed, len(rows) - stored - failed
+
+
+def write_corpus(d: Path, kinds: dict[str, bytes]) -> list[Path]:
+    """Seven good files, a copy of one of them and a broken one."""
+    d.mkdir(parents=True, exist_ok=True)
+    for name in ("420_q75", "422_q90", "gray", "cmyk", "oriented_6", "icc", "tiny_7x5"):
+        (d / f"{name}.jpg").write_bytes(kinds[name])
+    (d / "same_as_420.jpg").write_bytes(kinds["420_q75"])  # identical bytes: prepared once
+    (d / "broken.jpg").write_bytes(kinds["420_q75"][:3000])
+    return sorted(d.iterdir())
+
+
+def contents(store) -> dict[str, tuple]:
+    """Everything a store holds: id -> (record, blob)."""
+    return {i: (store.info(i), store.get_range(i, 0, store.info(i).stored_bytes)) for i in store.list()}
+
+
+# --- the HTTP API --------------------------------------------------------------------------------
+
+JPEG = {"Content-Type": "image/jpeg"}
+
+
+def make_client(tmp_path, **settings):
+    from fastapi.testclient import TestClient
+
+    from pjstore.server.app import create_app
+    from pjstore.server.settings import ServerSettings
+
+    return TestClient(create_app(ServerSettings(store=str(tmp_path / "store"), **settings)),
+                      raise_server_exceptions=False)
+
+
+def upload(c, data: bytes, **headers):
+    return c.post("/v1/images", content=data, headers={**JPEG, **headers})
+
+
+def stored_ids(c) -> list[str]:
+    return c.get("/v1/images").json()["ids"]
+
+
+def assert_error(response, status: int, error: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"] == error and body["detail"]
+    assert "Traceback" not in response.text
