@@ -78,7 +78,7 @@ def totals(s: ServerState) -> str:
                    f"<td>{_pct(r.read_bytes, t.source_bytes)}</td></tr>" for r in t.sizes)
     return (f'<section id="totals"><p>{over}: uploads {_n(t.source_bytes)} B, stored {_n(t.stored_bytes)} B '
             f'(<b>{_pct(t.stored_bytes, t.source_bytes)}</b> of the uploads).</p>'
-            f'<table><tr><th>serving every image at</th><th>bytes read</th><th>of whole stored files</th>'
+            f'<table><tr><th>size</th><th>bytes read</th><th>of whole files</th>'
             f"<th>of uploads</th></tr>{rows}</table></section>")
 
 
