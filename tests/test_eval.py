@@ -70,6 +70,7 @@ def test_outputs_are_written(run):
                     "## 5. At an image host's scale"):
         assert heading in summary
     assert "Produced by `" in summary
+    assert "measurements.md" not in summary  # the shared photos' reference figures: not this corpus
 
 
 def test_csv_columns_and_one_row_per_image_and_scheme(run):
@@ -99,6 +100,8 @@ def test_bad_files_are_left_out_and_reported(run):
     _, out = run
     info = json.loads((out / "run.json").read_text())
     assert list(info["errors"]) == ["broken.jpg"]
+    assert info["errors"]["broken.jpg"]["error_type"] == "TruncatedJpeg"  # what `pjstore ingest` says of it
+    assert "TruncatedJpeg" in (out / "summary.md").read_text()
     assert info["images"] == len(KINDS_USED)
     assert all(r["image"] != "broken.jpg" for r in rows(out / "storage.csv"))
 
