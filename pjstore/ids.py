@@ -1,4 +1,5 @@
-"""Image ids: the hex SHA-256 of the uploaded bytes, validated before they reach storage, and\nresolved from the unique prefixes people type."""
+"""Image ids: the hex SHA-256 of the uploaded bytes, validated before they reach storage, and
+resolved from the unique prefixes people type."""
 
 from __future__ import annotations
 

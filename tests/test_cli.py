@@ -284,8 +284,9 @@ def test_serve_options_and_variables_reach_the_settings(tmp_path, monkeypatch):
     assert ServerSettings.from_env(seen[0].to_env()) == seen[0]  # how worker processes get them
 
 
-@pytest.mark.parametrize("args, env", [(["--quality", "abc"], {}), (["--quality", "0"], {}), ([], {"PJSTORE_RENDER_THREADS": "x"}),
-                                       (["--objective", "fastest"], {}), ([], {"PJSTORE_SEARCH_SMOOTHING": "maybe"})])
+@pytest.mark.parametrize("args, env", [(["--quality", "abc"], {}), (["--quality", "0"], {}),
+                                       ([], {"PJSTORE_RENDER_THREADS": "x"}), (["--objective", "fastest"], {}),
+                                       ([], {"PJSTORE_SEARCH_SMOOTHING": "maybe"})])
 def test_bad_settings_get_one_line(tmp_path, monkeypatch, args, env):
     monkeypatch.setattr(serving, "start_server", lambda *a: pytest.fail("started with bad settings"))
     result = CliRunner(env=env).invoke(main, ["--store", str(tmp_path), "serve", *args])

@@ -18,9 +18,9 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
+from serving import running_server
 
 from pjstore import ids
-from serving import running_server
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402  (after the skip check)
@@ -88,7 +88,8 @@ def _image_loaded(driver, figure) -> bool:
 
 
 def _figure(driver, image_id: str):
-    return WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, f'figure[data-id="{image_id}"]'))[0]
+    found = WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, f'figure[data-id="{image_id}"]'))
+    return found[0]
 
 
 def _assert_sizes(figure, record: dict) -> None:
@@ -129,7 +130,7 @@ def test_upload_delete_and_copy_link_through_the_page(tmp_path, kinds, browser):
         record = httpx.get(f"{url}/v1/images/{new_id}/info").json()
         _assert_sizes(uploaded, record)
         assert _totals(browser) == {f"{a['scale']:g}": a["offset"] + b["offset"]
-                                    for a, b in zip(already["scales"][:-1], record["scales"][:-1])}
+                                    for a, b in zip(already["scales"][:-1], record["scales"][:-1], strict=True)}
         WebDriverWait(browser, 60).until(lambda d: _image_loaded(d, uploaded))
         screenshot(browser, "page-desktop")
 
@@ -160,7 +161,7 @@ def test_the_gallery_works_without_javascript_and_at_phone_width(tmp_path, kinds
         for record in (photo, smooth):
             figure = _figure(browser, record["id"])
             _assert_sizes(figure, record)
-            WebDriverWait(browser, 60).until(lambda d: _image_loaded(d, figure))
+            WebDriverWait(browser, 60).until(lambda d, f=figure: _image_loaded(d, f))
         # page.js never ran (it would have shown the buttons it wires up): this was the page alone.
         assert not any(b.is_displayed() for b in browser.find_elements(By.CSS_SELECTOR, ".actions button"))
         assert _figure(browser, smooth["id"]).find_elements(By.CSS_SELECTOR, ".note")

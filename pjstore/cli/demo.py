@@ -12,7 +12,7 @@ from pjstore import reads
 from pjstore.batch.loop import run_batch
 from pjstore.batch.outcome import Outcome, Status
 from pjstore.batch.pool import LocalPool
-from pjstore.cli.group import writing
+from pjstore.cli.group import STORE, writing
 from pjstore.cli.serving import start_server
 from pjstore.corpus import walk
 from pjstore.errors import InvalidInput
@@ -65,7 +65,7 @@ def demo(ctx, corpus, scheme, serve, port, as_json) -> None:
     if serve is None:
         serve = sys.stdin.isatty()  # people at a terminal go on to the server; scripts and CI do not block
     if serve:
-        start_server(ServerSettings(store=ctx.obj), "127.0.0.1", port)
+        start_server(ServerSettings.from_env({**os.environ, STORE.env: ctx.obj}), "127.0.0.1", port)
 
 
 def _print(t: reads.Totals) -> None:

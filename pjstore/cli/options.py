@@ -44,7 +44,7 @@ def field_help(cls: type) -> dict[str, str]:
     doc = cls.__doc__ or ""
     starts = list(head.finditer(doc))
     helps = {}
-    for m, after in zip(starts, [*starts[1:], None]):
+    for m, after in zip(starts, [*starts[1:], None], strict=True):
         text = " ".join(doc[m.end():after.start() if after else len(doc)].split())
         for field_name in m[1].split(", "):
             helps[field_name] = text.split(". ")[0].rstrip(".")

@@ -50,8 +50,10 @@ _IMAGE_PATH = re.compile(r"(/v1/images/)([^/?#]+)(.*)", re.S)
 
 @click.command("sign-url")
 @click.argument("url")
-@click.option("--url-key", envvar=URL_KEY.env, required=True, help=f"The server's URL key (or ${URL_KEY.env}).")
-@click.option("--url-salt", envvar=URL_SALT.env, default="", help=f"The server's URL salt (or ${URL_SALT.env}).")
+@click.option("--url-key", default=lambda: URL_KEY.from_env(os.environ), required=True,
+              help=f"The server's URL key [default: ${URL_KEY.env}].")
+@click.option("--url-salt", default=lambda: URL_SALT.from_env(os.environ),
+              help=f"The server's URL salt [default: ${URL_SALT.env}].")
 @click.pass_context
 def sign_url(ctx, url, url_key, url_salt) -> None:
     """Print URL (a path and query, e.g. '/v1/images/ID?w=300') with the signature the server wants.

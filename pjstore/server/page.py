@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from pjstore import ids, reads
 from pjstore.record import ImageRecord
 from pjstore.server.routes_images import PREFIX, document
-from pjstore.server.state import State, ServerState
+from pjstore.server.state import ServerState, State
 
 router = APIRouter(include_in_schema=False)
 

@@ -14,7 +14,6 @@ plans them.
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,13 +38,13 @@ class Kind:
 
     name: str  # as shown in the README and `--help`
     parse: Callable[[str], Any]
-    unset: Any = None  # the value of "" (and, for `optional`, of "0")
+    unset: Any = None  # the value an empty text stands for
 
     def read(self, text: str) -> Any:
         return self.unset if text == "" else self.parse(text)
 
     def write(self, value: Any) -> str:
-        return "" if value == self.unset else (repr(value) if isinstance(value, float) else str(value))
+        return "" if value == self.unset else _text(value)
 
 
 INT = Kind("integer", int)
@@ -167,9 +166,10 @@ class ServerSettings:
         return cls(**{s.name: s.from_env(env) for s in SETTINGS}, search=search_from_env(env))
 
     def to_env(self) -> dict[str, str]:
-        """The inverse of `from_env`: variables that make a worker process rebuild these settings."""
-        env = {s.env: s.kind.write(getattr(self, s.name)) for s in SETTINGS}
-        return {**{k: v for k, v in env.items() if v != ""}, **search_env(self.search)}
+        """The inverse of `from_env`: variables that make a worker process rebuild these settings.
+
+        Every variable is written ("" for unset), so none left in the environment from before wins."""
+        return {**{s.env: s.kind.write(getattr(self, s.name)) for s in SETTINGS}, **search_env(self.search)}
 
 
 def _parse(kind: Kind, text: str, where: str) -> Any:
@@ -186,10 +186,8 @@ _SEARCH_PARSERS: dict[type, Callable[[str], Any]] = {int: int, float: float, str
 
 
 def search_env(search: SearchOptions) -> dict[str, str]:
-    """`PJSTORE_SEARCH_<FIELD>` for every search option that differs from its default."""
-    defaults = SearchOptions()
-    return {SEARCH_ENV_PREFIX + f.name.upper(): _text(getattr(search, f.name))
-            for f in dataclasses.fields(SearchOptions) if getattr(search, f.name) != getattr(defaults, f.name)}
+    """`PJSTORE_SEARCH_<FIELD>` for every search option."""
+    return {SEARCH_ENV_PREFIX + f.name.upper(): _text(getattr(search, f.name)) for f in dataclasses.fields(search)}
 
 
 def search_from_env(env: Mapping[str, str]) -> SearchOptions:
@@ -209,10 +207,11 @@ def search_from_env(env: Mapping[str, str]) -> SearchOptions:
 
 
 def _text(value: Any) -> str:
+    """A value as from_env reads it back."""
     if value is None:
         return ""
     if isinstance(value, float):
-        return "inf" if math.isinf(value) else repr(value)
+        return repr(value)  # round-trips exactly, inf included
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
