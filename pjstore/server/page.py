@@ -23,7 +23,7 @@ from pjstore.server.state import ServerState, State
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 24
-TOTALS_LIMIT = 10_000  # records read for the totals; a larger store says over how many
+TOTALS_LIMIT = 1000  # records read per page view for the totals; a larger store says over how many
 _STATIC = files("pjstore.server")
 _PAGE = _STATIC.joinpath("page.html").read_text(encoding="utf-8")
 _SCRIPT = _STATIC.joinpath("page.js").read_text(encoding="utf-8")
