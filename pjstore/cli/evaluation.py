@@ -70,5 +70,8 @@ def eval_command(corpus, out, force, workers, limit, repeats, keep_stored, image
 def _invocation() -> str:
     """The command line as typed, for the record (`pjstore ...` or `python eval/run_eval.py ...`)."""
     program = Path(sys.argv[0])
-    head = ["python", sys.argv[0]] if program.suffix == ".py" else [program.name]
+    if program.name == "__main__.py":  # python -m pjstore: the same command as the script
+        head = ["pjstore"]
+    else:
+        head = ["python", sys.argv[0]] if program.suffix == ".py" else [program.name]
     return shlex.join(head + sys.argv[1:])
