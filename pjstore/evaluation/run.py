@@ -79,6 +79,7 @@ def run(corpus: Path, out: Path, *, workers: int = 1, limit: int | None = None, 
         budget_s: float = 2.0, keep_stored: bool = False, command: str = "") -> dict:
     """Measure `corpus` into `out`; returns what run.json records."""
     started = time.perf_counter()
+    versions = _versions()  # before anything is written: results inside the checkout would mark it modified
     files = walk((corpus,))[:limit]
     if not files:
         raise InvalidInput(f"no JPEG files ({', '.join(sorted(JPEG_SUFFIXES))}) in {corpus}")
@@ -114,7 +115,7 @@ def run(corpus: Path, out: Path, *, workers: int = 1, limit: int | None = None, 
         "thresholds": list(target.thresholds),
         "metric": target.metric,
         "timing": {"repeats": repeats, "budget_s": budget_s, "vips_error": compute_cost.VIPS_ERROR},
-        "versions": _versions(),
+        "versions": versions,
     }
     (out / RUN_JSON).write_text(json.dumps(info, indent=2) + "\n")
     return info
