@@ -2,6 +2,7 @@
 # Set up pjstore on a fresh machine, then run the main job or the tests.
 #   ./bootstrap.sh demo [CORPUS_DIR]   ingest CORPUS_DIR (default: sample photos) and show bytes read per scale
 #   ./bootstrap.sh test [PYTEST_ARGS]  run the test suite
+# Afterwards the command is .venv/bin/pjstore (or `source .venv/bin/activate`, then pjstore).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -37,20 +38,31 @@ need_chromium() {
     apt_install chromium chromium-driver || echo "warning: could not install chromium; the browser test will skip" >&2
 }
 
+# Install the package into .venv with `extra` ("" for the runtime, "dev" for the tests), unless a
+# stamp says this pyproject.toml is already installed with it (or with dev, which holds the runtime):
+# a rerun with nothing changed runs no pip at all. The install is editable, so code changes need none.
 setup_python() {
+    local extra="$1" hash stamp
     if [ ! -x .venv/bin/python ]; then
         python3 -m venv .venv
     fi
+    hash="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+    for stamp in ".venv/.pjstore-installed-${extra:-runtime}" .venv/.pjstore-installed-dev; do
+        if [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ]; then
+            return 0
+        fi
+    done
+    echo "installing pjstore${extra:+[$extra]} into .venv..." >&2
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-    .venv/bin/python -m pip install -q -e '.[dev]'
+    .venv/bin/python -m pip install -q -e ".${extra:+[$extra]}"
+    echo "$hash" > ".venv/.pjstore-installed-${extra:-runtime}"
 }
 
 cmd="${1:-demo}"
 shift || true
 need_jpegtran
-setup_python
 case "$cmd" in
-    demo) exec .venv/bin/pjstore demo "$@" ;;
-    test) need_chromium; exec .venv/bin/python -m pytest "$@" ;;
+    demo) setup_python ""; exec .venv/bin/pjstore demo "$@" ;;
+    test) setup_python dev; need_chromium; exec .venv/bin/python -m pytest "$@" ;;
     *) echo "usage: $0 demo [CORPUS_DIR] | test [PYTEST_ARGS]" >&2; exit 2 ;;
 esac

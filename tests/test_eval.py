@@ -68,6 +68,7 @@ def test_outputs_are_written(run):
     summary = (out / "summary.md").read_text()
     assert re.findall(r"^## (\d)\. ", summary, re.M) == ["1", "2", "3", "4", "5"], "the five numbered sections"
     assert json.loads((out / "run.json").read_text())["command"] in summary, "the command that produced it"
+    assert "measurements.md" not in summary  # the shared photos' reference figures: not this corpus
 
 
 def test_csv_columns_and_one_row_per_image_and_scheme(run):
@@ -97,6 +98,8 @@ def test_bad_files_are_left_out_and_reported(run):
     _, out = run
     info = json.loads((out / "run.json").read_text())
     assert list(info["errors"]) == ["broken.jpg"]
+    assert info["errors"]["broken.jpg"]["error_type"] == "TruncatedJpeg"  # what `pjstore ingest` says of it
+    assert "TruncatedJpeg" in (out / "summary.md").read_text()
     assert info["images"] == len(KINDS_USED)
     assert all(r["image"] != "broken.jpg" for r in rows(out / "storage.csv"))
 

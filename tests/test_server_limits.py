@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from pjstore import cli
+from pjstore.cli import serving
 from pjstore.cli import main
 from pjstore.ingest import ingest
 from pjstore.server import ingest_pool, routes_images
@@ -54,7 +54,7 @@ def in_thread(call) -> tuple[threading.Thread, list]:
 
 def test_serve_options_reach_the_settings(tmp_path, monkeypatch):
     seen = []
-    monkeypatch.setattr(cli, "_serve", lambda settings, *args: seen.append(settings))
+    monkeypatch.setattr(serving, "start_server", lambda settings, *args: seen.append(settings))
     result = CliRunner().invoke(main, ["--store", str(tmp_path), "serve", "--max-result-dimension", "640",
                                        "--request-timeout", "2.5", "--render-queue", "7", "--upload-queue", "0",
                                        "--url-key", "k", "--url-salt", "s"])

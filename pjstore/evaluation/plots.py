@@ -7,6 +7,7 @@ quality each read really reached), Figure 10 becomes `compute.png`; `write_cost.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -38,6 +39,29 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def _tick(name: str) -> str:
+    """A scheme's label wrapped to fit under its bar, so neighbouring labels never run together."""
+    return textwrap.fill(BY_NAME[name].label, 12)
+
+
+def _legend_below(fig, *axes, columns: int = 4) -> None:
+    """One legend for the figure, under the axes: never over the data, whatever the corpus."""
+    seen = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(label, handle)
+    fig.legend(list(seen.values()), list(seen), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=columns,
+               fontsize=8, frameon=False)
+
+
+def _values_above(ax, bars, values, tops=None, fmt: str = "{:.3f}") -> None:
+    """Each bar's value, rotated, just above the bar (or above `tops`, e.g. error bars)."""
+    for bar, value, top in zip(bars, values, tops if tops is not None else [None] * len(values)):
+        y = bar.get_height() if top is None else top
+        ax.annotate(fmt.format(value), (bar.get_x() + bar.get_width() / 2, y), xytext=(0, 4),
+                    textcoords="offset points", ha="center", va="bottom", rotation=90, fontsize=7)
+
+
 def _scale_labels(scales: tuple[float, ...]) -> list[str]:
     return [f"{pct(s)}%" for s in scales]
 
@@ -66,7 +90,7 @@ def capacity(data: dict[str, SchemeData], out: Path) -> Path:
     names = list(data)
     values = [aggregate.capacity(data[n], baseline) for n in names]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    bars = ax.bar([BY_NAME[n].label.replace(" ", "\n", 1) for n in names], values,
+    bars = ax.bar([_tick(n) for n in names], values,
                   color=[BY_NAME[n].colour for n in names])
     ax.bar_label(bars, labels=[f"{v:.3f}" for v in values], label_type="center", color="white")
     ax.axhline(1.0, color="black", lw=0.8, ls="--")
@@ -81,12 +105,13 @@ def reads(data: dict[str, SchemeData], scales: tuple[float, ...], out: Path) -> 
     fig, (left, right) = plt.subplots(1, 2, figsize=(12.8, 4.6))
     xs, w = _grouped_x(len(all_scales), len(data))
     for (name, d), x in zip(data.items(), xs):
-        left.bar(x, aggregate.mean_read_fraction(d), w, color=BY_NAME[name].colour, label=BY_NAME[name].label)
+        mean = aggregate.mean_read_fraction(d)
+        _values_above(left, left.bar(x, mean, w, color=BY_NAME[name].colour, label=BY_NAME[name].label), mean)
+    left.set_ylim(0, 1.2)
     left.set_xticks(range(len(labels)), labels)
     left.set_xlabel("requested size (% of source width and height)")
     left.set_ylabel("bytes read / source bytes (mean over images)")
     left.set_title("Read bandwidth per request: mean")
-    left.legend(fontsize=8)
 
     varying = {n: d for n, d in data.items() if n != BASELINE.name}  # the baseline always reads 1.0
     _boxes(right, {n: list(aggregate.read_fractions(d)[:, :-1].T) for n, d in varying.items()},
@@ -96,7 +121,7 @@ def reads(data: dict[str, SchemeData], scales: tuple[float, ...], out: Path) -> 
     right.set_xlabel("requested size (% of source width and height)")
     right.set_ylabel("bytes read / source bytes (log scale)")
     right.set_title("Read bandwidth per request: distribution over images")
-    right.legend(fontsize=8)
+    _legend_below(fig, left, right, columns=5)
     fig.suptitle("Bytes read to meet PSNR >= 32 dB (cf. dissertation Fig. 9 right)")
     return _save(fig, out / "reads.png")
 
@@ -113,7 +138,7 @@ def psnr(data: dict[str, SchemeData], scales: tuple[float, ...], threshold: floa
     for ax in (read, received):
         ax.axhline(threshold, color="black", lw=1, ls="--", label=f"threshold {threshold:g} dB")
         ax.set_xlabel("requested size (% of source width and height)")
-        ax.legend(fontsize=8)
+    _legend_below(fig, received, read, columns=5)
     fig.suptitle("Quality actually reached, per image", y=1.04)
     return _save(fig, out / "psnr.png")
 
@@ -127,15 +152,18 @@ def compute(timing: dict[float, dict[str, np.ndarray]], prefix_scheme: str, out:
     for variant, x in zip(server, xs):
         label, owner, hatch = SERVER_LOOK[variant]
         r = [aggregate.ratio(timing[s][variant], timing[s]["server_source"]) for s in scales]
-        left.bar(x, [q.median for q in r], w, yerr=_iqr(r), capsize=2, hatch=hatch, edgecolor="white",
-                 color=BY_NAME[owner or prefix_scheme].colour,
-                 label=label if owner else f"{BY_NAME[prefix_scheme].label} {label}")
+        bars = left.bar(x, [q.median for q in r], w, yerr=_iqr(r), capsize=2, hatch=hatch, edgecolor="white",
+                        color=BY_NAME[owner or prefix_scheme].colour,
+                        label=label if owner else f"{BY_NAME[prefix_scheme].label} {label}")
+        _values_above(left, bars, [q.median for q in r], [q.q75 for q in r], "{:.2f}x")
     left.axhline(1.0, color="black", lw=0.8, ls="--")
     left.set_xticks(range(len(labels)), labels)
     left.set_xlabel("requested size (% of source width and height)")
     left.set_ylabel("time / whole-source transcode (median, IQR bars)")
     left.set_title(f"Server: make the scaled baseline JPEG ({BY_NAME[prefix_scheme].label} prefix)")
-    left.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.14))
+    left.set_ylim(0, 1.15 * max(aggregate.ratio(timing[s][v], timing[s]["server_source"]).q75
+                                for s in scales for v in server) + 0.25)
+    left.legend(fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
 
     r = [aggregate.ratio(timing[s]["client_prefix"], timing[s]["client_static"]) for s in scales]
     bars = right.bar(labels, [q.median for q in r], yerr=_iqr(r), capsize=3, color=BY_NAME[prefix_scheme].colour)
@@ -160,7 +188,7 @@ def write_cost(data: dict[str, SchemeData], out: Path) -> Path:
                        medianprops=dict(color="black"))
     for box, n in zip(parts["boxes"], names):
         box.set(facecolor=BY_NAME[n].colour, alpha=0.75)
-    ax.set_xticks(range(1, len(names) + 1), [BY_NAME[n].label.replace(" ", "\n", 1) for n in names])
+    ax.set_xticks(range(1, len(names) + 1), [_tick(n) for n in names])
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if str(v)[0] in "25" else ""))
@@ -172,7 +200,7 @@ def write_cost(data: dict[str, SchemeData], out: Path) -> Path:
 def projection(projected: dict[str, Projection], title: str, out: Path) -> Path:
     names = list(projected)
     colours = [BY_NAME[n].colour for n in names]
-    ticks = [BY_NAME[n].label.replace(" ", "\n", 1) for n in names]
+    ticks = [_tick(n) for n in names]
     fig, axes = plt.subplots(1, 2, figsize=(12.8, 4.4))
     for ax, what, values in ((axes[0], "capacity", [projected[n].stored_bytes for n in names]),
                              (axes[1], "read traffic", [projected[n].read_bytes for n in names])):

@@ -29,6 +29,14 @@ DISSERTATION_CLIENT = "up to 13.6x"
 # shared/reference/measurements.md: the same contract on these photos.
 REFERENCE_CAPACITY = {PROGRESSIVE.name: "0.941", STATIC.name: "~1.18"}
 REFERENCE_READS = {PROGRESSIVE.name: (0.086, 0.168, 0.386), STATIC.name: (0.028, 0.062, 0.141)}
+REFERENCE_CORPUS = ("shared", "corpus", "photos")  # the corpus those figures were measured on
+REFERENCE_IMAGES = 200
+
+
+def on_reference_corpus(info: dict) -> bool:
+    """Whether the run measured all of the shared photos, so the reference figures compare."""
+    return (Path(info["corpus"]).resolve().parts[-3:] == REFERENCE_CORPUS
+            and info["images"] + len(info["errors"]) == REFERENCE_IMAGES)
 
 
 def write_report(out: Path, workload: Workload) -> Path:
@@ -47,7 +55,8 @@ def write_report(out: Path, workload: Workload) -> Path:
     plots.write_cost(data, out)
     plots.projection(projected, f"{_workload_text(workload, scales)}", out)
 
-    sections = [_header(info, data), _capacity(data), _reads(data, scales, thresholds),
+    reference = on_reference_corpus(info)
+    sections = [_header(info, data, reference), _capacity(data, reference), _reads(data, scales, thresholds, reference),
                 _compute(timing, prefix_scheme, info), _write_cost(data), _at_scale(projected, workload, scales),
                 _files()]
     path = out / SUMMARY_MD
@@ -64,7 +73,7 @@ def _signed(ratio: float) -> str:
     return f"{(ratio - 1) * 100:+.1f}%"
 
 
-def _header(info: dict, data: dict[str, SchemeData]) -> str:
+def _header(info: dict, data: dict[str, SchemeData], reference: bool) -> str:
     n = len(data[BASELINE.name].images)
     v = info["versions"]
     lines = [
@@ -82,32 +91,33 @@ def _header(info: dict, data: dict[str, SchemeData]) -> str:
         f"{'/'.join(pct(s) + '%' for s in info['scales'])} against the source decoded and resized the same way.",
         "",
         "*dissertation*: chapter 4's figures (MIRFLICKR, 24,988 images, its own PSNR pipeline: compare ratios, "
-        "not absolute fractions); *reference*: `shared/reference/measurements.md`, the same contract on the "
-        "shared photos.",
+        "not absolute fractions)" + ("; *reference*: `shared/reference/measurements.md`, the same contract on the "
+                                     "shared photos." if reference else "."),
         "",
         "Schemes (dissertation Table 3): " + "; ".join(
             f"**{BY_NAME[s].label}** ({BY_NAME[s].stores})" for s in info["schemes"]) + ".",
     ]
     if info["errors"]:
-        lines += ["", f"{len(info['errors'])} file(s) left out of every scheme: " + "; ".join(
-            f"`{k}`: {e}" for k, e in info["errors"].items())]
+        lines += ["", f"{len(info['errors'])} file(s) left out of every scheme (the error `pjstore ingest` "
+                      "gives each):", ""] + [f"- `{k}`: {e['error_type']}: {e['error']}"
+                                             for k, e in info["errors"].items()]
     return "\n".join(lines)
 
 
-def _capacity(data: dict[str, SchemeData]) -> str:
+def _capacity(data: dict[str, SchemeData], reference: bool) -> str:
     base = data[BASELINE.name]
     rows = []
     for name, d in data.items():
         c = aggregate.capacity(d, base)
         rows.append([BY_NAME[name].label, f"{d.stored.sum() / 1e6:.2f}", f"{c:.3f}",
-                     "" if name == BASELINE.name else _signed(c),
-                     DISSERTATION_CAPACITY.get(name, ""), REFERENCE_CAPACITY.get(name, "")])
+                     "" if name == BASELINE.name else _signed(c), DISSERTATION_CAPACITY.get(name, "")]
+                    + ([REFERENCE_CAPACITY.get(name, "")] if reference else []))
     static = aggregate.capacity(data[STATIC.name], base)
     return "\n".join([
         "## 1. Capacity (Fig. 9 left, `capacity.png`)",
         "",
-        _table(["scheme", "total MB", "/ dynamic baseline", "change", "dissertation", "reference (measurements.md)"],
-               rows),
+        _table(["scheme", "total MB", "/ dynamic baseline", "change", "dissertation"]
+               + (["reference (measurements.md)"] if reference else []), rows),
         "",
         f"Dynamic resizing (storing sources only) saves **{(1 - 1 / static) * 100:.1f}%** of the static "
         f"scheme's capacity (dissertation: {DISSERTATION_DYNAMIC_VS_STATIC}; its static copies were ImageMagick's "
@@ -115,7 +125,7 @@ def _capacity(data: dict[str, SchemeData]) -> str:
     ])
 
 
-def _reads(data: dict[str, SchemeData], scales: tuple[float, ...], thresholds: np.ndarray) -> str:
+def _reads(data: dict[str, SchemeData], scales: tuple[float, ...], thresholds: np.ndarray, reference: bool) -> str:
     base = data[BASELINE.name]
     head = ["scheme"] + [f"read @{pct(s)}%" for s in (*scales, 1.0)] + [f"saved @{pct(scales[0])}%",
                                                                       f"dissertation saved @{pct(scales[0])}%"]
@@ -126,7 +136,7 @@ def _reads(data: dict[str, SchemeData], scales: tuple[float, ...], thresholds: n
         rows.append([BY_NAME[name].label] + [f"{m:.3f}" for m in mean]
                     + ["" if name == BASELINE.name else f"{saved[0] * 100:.0f}%",
                        DISSERTATION_READS_SAVED_10.get(name, "")])
-    for name, ref in REFERENCE_READS.items():
+    for name, ref in REFERENCE_READS.items() if reference else ():
         rows.append([f"*reference {BY_NAME[name].label}*"] + [f"*{r:.3f}*" for r in ref] + ["", "", ""])
 
     qhead = ["scheme", "PSNR of"] + [f"@{pct(s)}% mean / min" for s in scales] + ["images below threshold"]

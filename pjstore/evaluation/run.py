@@ -24,11 +24,13 @@ import PIL
 from PIL import features
 from tqdm import tqdm
 
-from pjstore.corpus import walk
-from pjstore.errors import PjstoreError
+from pjstore.corpus import JPEG_SUFFIXES, walk
+from pjstore.encoder.structure import parse
+from pjstore.errors import InvalidInput, PjstoreError
 from pjstore.evaluation import compute_cost, measure_storage, schemes
 from pjstore.evaluation.tables import (STORAGE_CSV, TIMING_CSV, StorageRow, TimingRow, storage_columns,
                                        timing_columns, write_csv)
+from pjstore.ingest import DEFAULT_MAX_PIXELS
 from pjstore.quality.contract import QualityTarget, Reference
 
 RUN_JSON = "run.json"
@@ -48,17 +50,18 @@ class ImageResult:
     image: str
     storage: tuple[StorageRow, ...] = ()
     timing: tuple[TimingRow, ...] = ()
-    error: str | None = None  # why the image was left out (it then has no rows at all)
+    error: dict | None = None  # why the image was left out, as ingest reports it (it then has no rows at all)
 
 
 def evaluate(path: Path, name: str, config: Config) -> ImageResult:
     """All measurements of one image; an image some scheme rejects is left out of every scheme."""
     try:
         source = path.read_bytes()
+        parse(source, DEFAULT_MAX_PIXELS)  # ingest's own checks first, so a bad file gets ingest's error
         reference = Reference.from_source(source, config.target)
         measured = {s.name: measure_storage.measure(name, source, s, reference) for s in schemes.ALL}
     except (PjstoreError, OSError) as exc:  # Pillow's UnidentifiedImageError is an OSError
-        return ImageResult(name, error=f"{type(exc).__name__}: {exc}")
+        return ImageResult(name, error={"error_type": type(exc).__name__, "error": str(exc)})
     if config.keep_dir is not None:
         for scheme, m in measured.items():
             for suffix, data in m.files.items():
@@ -75,12 +78,19 @@ def run(corpus: Path, out: Path, *, workers: int = 1, limit: int | None = None, 
         budget_s: float = 2.0, keep_stored: bool = False, command: str = "") -> dict:
     """Measure `corpus` into `out`; returns what run.json records."""
     started = time.perf_counter()
+    versions = _versions()  # before anything is written: results inside the checkout would mark it modified
     files = walk((corpus,))[:limit]
+    if not files:
+        raise InvalidInput(f"no JPEG files ({', '.join(sorted(JPEG_SUFFIXES))}) in {corpus}")
     target = QualityTarget()  # the dissertation's: PSNR >= 32 dB at 10, 25 and 50%
-    out.mkdir(parents=True, exist_ok=True)
     config = Config(target, repeats, budget_s, out / STORED_DIR if keep_stored else None)
     names = [f.relative_to(corpus).as_posix() for f in files]
     results = sorted(_map(files, names, config, workers), key=lambda r: r.image)
+    if all(r.error is not None for r in results):  # nothing to write: leave no empty tables behind
+        first = results[0]
+        raise InvalidInput(f"none of the {len(results)} files could be measured (e.g. {first.image}: "
+                           f"{first.error['error_type']}: {first.error['error']})")
+    out.mkdir(parents=True, exist_ok=True)
 
     write_csv(out / STORAGE_CSV, storage_columns(target.scales),
               [row.record(target.scales) for r in results for row in r.storage])
@@ -100,7 +110,7 @@ def run(corpus: Path, out: Path, *, workers: int = 1, limit: int | None = None, 
         "thresholds": list(target.thresholds),
         "metric": target.metric,
         "timing": {"repeats": repeats, "budget_s": budget_s, "vips_error": compute_cost.VIPS_ERROR},
-        "versions": _versions(),
+        "versions": versions,
     }
     (out / RUN_JSON).write_text(json.dumps(info, indent=2) + "\n")
     return info

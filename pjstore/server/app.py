@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from pjstore.server import errors, page, routes_images, routes_ops
 from pjstore.server.backpressure import Admission
@@ -40,7 +41,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
             render_pool.shutdown(wait=True, cancel_futures=True)
             store.close()
 
-    app = FastAPI(title="pjstore", description=DESCRIPTION, version="1", lifespan=lifespan)
+    # Swagger UI and ReDoc from the package's own copies, not a CDN: /docs works offline.
+    app = FastAPIOffline(title="pjstore", description=DESCRIPTION, version="1", lifespan=lifespan)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     errors.install(app)
     for module in (routes_images, routes_ops, page):

@@ -1,107 +1,228 @@
-"""ServerSettings: everything the service is configured with, read from the environment.
+"""ServerSettings: everything the service is configured with, from one table.
 
-The CLI's `serve` writes its options into these variables so that every uvicorn worker process,
-which builds its own app through the factory, sees the same configuration.
+Each setting is written once, as a row of SETTINGS (name, environment variable, kind, default,
+help), as imgproxy's config.go does: `serve`'s click options, `from_env`/`to_env` (how every
+uvicorn worker process, which builds its own app through the factory, sees the same
+configuration) and the README's table (`markdown_table`) are all made from it, and the dataclass
+validates the values in one place whichever way they came in. The tuned search's options ride
+along as `PJSTORE_SEARCH_<FIELD>` variables (`search_env`), so uploads are planned as `ingest`
+plans them.
+
+    python -m pjstore.server.settings   # prints the README's table
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from pjstore.ingest import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
+from pjstore.errors import PjstoreError
+from pjstore.ingest import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, IngestOptions
 from pjstore.read_path.encode import DEFAULT_QUALITY
-from pjstore.storage import DEFAULT_LOCATION, ENV_VAR as STORE_ENV
+from pjstore.scan_search.options import SearchOptions
 from pjstore.url_signing import UrlSigner
 
-API_KEY_ENV = "PJSTORE_API_KEY"
-MAX_UPLOAD_BYTES_ENV = "PJSTORE_MAX_UPLOAD_BYTES"
-MAX_PIXELS_ENV = "PJSTORE_MAX_PIXELS"
-QUALITY_ENV = "PJSTORE_QUALITY"
-PREPARE_WORKERS_ENV = "PJSTORE_PREPARE_WORKERS"
-RENDER_THREADS_ENV = "PJSTORE_RENDER_THREADS"
-MAX_RESULT_DIMENSION_ENV = "PJSTORE_MAX_RESULT_DIMENSION"
-REQUEST_TIMEOUT_ENV = "PJSTORE_REQUEST_TIMEOUT"
-RENDER_QUEUE_ENV = "PJSTORE_RENDER_QUEUE"
-UPLOAD_QUEUE_ENV = "PJSTORE_UPLOAD_QUEUE"
-URL_KEY_ENV = "PJSTORE_URL_KEY"
-URL_SALT_ENV = "PJSTORE_URL_SALT"
+DEFAULT_LOCATION = "./pjstore-data"
 
-DEFAULT_PREPARE_WORKERS = 1
-DEFAULT_RENDER_THREADS = 4
-DEFAULT_REQUEST_TIMEOUT = 30.0
-DEFAULT_RENDER_QUEUE = 64
-DEFAULT_UPLOAD_QUEUE = 4
+
+class SettingsError(PjstoreError):
+    """A setting's value (an option or environment variable) is not valid."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How a setting's text becomes a value and back; `unset` is what an empty or absent text means."""
+
+    name: str  # as shown in the README and `--help`
+    parse: Callable[[str], Any]
+    unset: Any = None  # the value an empty text stands for
+
+    def read(self, text: str) -> Any:
+        return self.unset if text == "" else self.parse(text)
+
+    def write(self, value: Any) -> str:
+        return "" if value == self.unset else _text(value)
+
+
+INT = Kind("integer", int)
+SECONDS = Kind("seconds", float)
+TEXT = Kind("text", str, "")
+OPTIONAL_TEXT = Kind("text", str)  # None when unset
+OFF_AT_ZERO = Kind("integer, 0 = off", lambda text: int(text) or None)
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # the ServerSettings field; the option is `--name-with-dashes`
+    env: str
+    kind: Kind
+    default: Any
+    help: str
+    imgproxy: str = ""  # imgproxy's nearest setting, for people who know it
+    secret: bool = False  # kept out of repr
+
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def from_env(self, env: Mapping[str, str]) -> Any:
+        """This setting's value in `env`, or its default when unset or empty."""
+        text = env.get(self.env, "")
+        return self.default if text == "" else _parse(self.kind, text, f"{self.env} / {self.option}")
+
+    def shown_default(self) -> str:
+        return "unset" if self.default in (None, "") else str(self.default)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("store", "PJSTORE_STORE", TEXT, DEFAULT_LOCATION,
+            "The store: an LMDB directory or s3://BUCKET/PREFIX (for every command, given before it)."),
+    Setting("api_key", "PJSTORE_API_KEY", OPTIONAL_TEXT, None,
+            "Uploads and deletes need `Authorization: Bearer KEY` (401 otherwise); reads stay public.",
+            secret=True),
+    Setting("max_upload_bytes", "PJSTORE_MAX_UPLOAD_BYTES", INT, DEFAULT_MAX_BYTES,
+            "413 past this request body, checked against Content-Length and while the body streams.",
+            "MAX_SRC_FILE_SIZE"),
+    Setting("max_pixels", "PJSTORE_MAX_PIXELS", INT, DEFAULT_MAX_PIXELS,
+            "413 past this many source pixels, from the frame header before decoding.", "MAX_SRC_RESOLUTION"),
+    Setting("max_result_dimension", "PJSTORE_MAX_RESULT_DIMENSION", OFF_AT_ZERO, None,
+            "400 for any rendition wider or taller, by w, h or scale (unset: up to the original).",
+            "MAX_RESULT_DIMENSION"),
+    Setting("quality", "PJSTORE_QUALITY", INT, DEFAULT_QUALITY, "JPEG quality of served images (1-100).", "QUALITY"),
+    Setting("prepare_workers", "PJSTORE_PREPARE_WORKERS", INT, 1,
+            "Processes per server worker re-encoding uploads."),
+    Setting("render_threads", "PJSTORE_RENDER_THREADS", INT, 4,
+            "Images rendered at once per server worker; it bounds memory (a 100 MP original holds about "
+            "0.5 GB), and later requests wait their turn in order.", "WORKERS"),
+    Setting("request_timeout", "PJSTORE_REQUEST_TIMEOUT", SECONDS, 30.0,
+            "504 for a render or an upload's ingest taking longer; 408 for an upload body.", "TIMEOUT"),
+    Setting("render_queue", "PJSTORE_RENDER_QUEUE", INT, 64,
+            "503 + Retry-After: 1 once render-threads renders run and this many wait (per worker).",
+            "REQUESTS_QUEUE_SIZE"),
+    Setting("upload_queue", "PJSTORE_UPLOAD_QUEUE", INT, 4,
+            "503 + Retry-After: 1 once prepare-workers ingests run and this many wait (per worker, checked "
+            "before the body is read)."),
+    Setting("url_key", "PJSTORE_URL_KEY", OPTIONAL_TEXT, None,
+            "403 for an image URL without its signature made with this key (see sign-url).", "KEY", True),
+    Setting("url_salt", "PJSTORE_URL_SALT", TEXT, "", "Salt of URL signatures.", "SALT", True),
+)
+BY_NAME = {s.name: s for s in SETTINGS}
+SEARCH_ENV_PREFIX = "PJSTORE_SEARCH_"
+
+
+def _field(name: str) -> Any:
+    """A ServerSettings field with the table's default (secrets kept out of repr)."""
+    setting = BY_NAME[name]
+    return field(default=setting.default, repr=not setting.secret)
 
 
 @dataclass(frozen=True)
 class ServerSettings:
-    store: str = DEFAULT_LOCATION
-    api_key: str | None = field(default=None, repr=False)  # None: uploads and deletes are open
-    max_upload_bytes: int = DEFAULT_MAX_BYTES  # request body limit, enforced while reading it
-    max_pixels: int = DEFAULT_MAX_PIXELS  # source pixel limit, checked from the frame header
-    quality: int = DEFAULT_QUALITY  # baseline JPEG quality of served images
-    prepare_workers: int = DEFAULT_PREPARE_WORKERS  # processes per server worker doing uploads' write-time work
-    render_threads: int = DEFAULT_RENDER_THREADS  # renders at once per server worker (bounds memory); FIFO beyond
-    max_result_dimension: int | None = None  # widest or tallest image served; None: up to the original's
-    request_timeout: float = DEFAULT_REQUEST_TIMEOUT  # seconds a client waits for a render or an ingest
-    render_queue: int = DEFAULT_RENDER_QUEUE  # renders waiting per worker beyond the running ones; then 503
-    upload_queue: int = DEFAULT_UPLOAD_QUEUE  # uploads waiting per worker beyond the ingesting ones; then 503
-    url_key: str | None = field(default=None, repr=False)  # set: image URLs need a `sig` made with it
-    url_salt: str = field(default="", repr=False)
+    """Validated here, whether the values came from options, the environment or code."""
+
+    store: str = _field("store")
+    api_key: str | None = _field("api_key")  # None: uploads and deletes are open
+    max_upload_bytes: int = _field("max_upload_bytes")  # request body limit, enforced while reading it
+    max_pixels: int = _field("max_pixels")  # source pixel limit, checked from the frame header
+    max_result_dimension: int | None = _field("max_result_dimension")  # None: up to the original's
+    quality: int = _field("quality")  # baseline JPEG quality of served images
+    prepare_workers: int = _field("prepare_workers")  # processes per server worker doing uploads' work
+    render_threads: int = _field("render_threads")  # renders at once per server worker; FIFO beyond
+    request_timeout: float = _field("request_timeout")  # seconds a client waits for a render or an ingest
+    render_queue: int = _field("render_queue")  # renders waiting per worker beyond the running ones
+    upload_queue: int = _field("upload_queue")  # uploads waiting per worker beyond the ingesting ones
+    url_key: str | None = _field("url_key")  # set: image URLs need a `sig` made with it
+    url_salt: str = _field("url_salt")
+    search: SearchOptions = field(default_factory=SearchOptions)  # how uploads are planned
 
     def __post_init__(self) -> None:
+        if not self.store:
+            raise SettingsError("the store location cannot be empty")
         if min(self.max_upload_bytes, self.max_pixels, self.prepare_workers, self.render_threads) < 1 or \
                 (self.max_result_dimension is not None and self.max_result_dimension < 1):
-            raise ValueError("limits and worker counts must be positive")
-        if min(self.render_queue, self.upload_queue) < 0 or self.request_timeout <= 0:
-            raise ValueError("queue sizes cannot be negative and the request timeout must be positive")
+            raise SettingsError("limits and worker counts must be positive")
+        if min(self.render_queue, self.upload_queue) < 0 or not self.request_timeout > 0:
+            raise SettingsError("queue sizes cannot be negative and the request timeout must be positive")
         if not 1 <= self.quality <= 100:
-            raise ValueError(f"quality must be 1..100, not {self.quality}")
+            raise SettingsError(f"quality must be 1..100, not {self.quality}")
 
     @property
     def signer(self) -> UrlSigner | None:
         """What checks image URLs' signatures; None when URLs are not signed."""
         return UrlSigner(self.url_key.encode(), self.url_salt.encode()) if self.url_key else None
 
+    @property
+    def ingest_options(self) -> IngestOptions:
+        """The CLI's defaults (scheme, quality target) under this server's limits and search options."""
+        return IngestOptions(max_pixels=self.max_pixels, max_bytes=self.max_upload_bytes, search=self.search)
+
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "ServerSettings":
-        """Settings from `env` (default: os.environ); unset variables keep their defaults."""
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:
+        """Settings from `env` (default: os.environ); unset or empty variables keep their defaults."""
         env = os.environ if env is None else env
-        defaults = cls()
-        return cls(
-            store=env.get(STORE_ENV) or defaults.store,
-            api_key=env.get(API_KEY_ENV) or None,
-            max_upload_bytes=int(env.get(MAX_UPLOAD_BYTES_ENV, defaults.max_upload_bytes)),
-            max_pixels=int(env.get(MAX_PIXELS_ENV, defaults.max_pixels)),
-            quality=int(env.get(QUALITY_ENV, defaults.quality)),
-            prepare_workers=int(env.get(PREPARE_WORKERS_ENV, defaults.prepare_workers)),
-            render_threads=int(env.get(RENDER_THREADS_ENV, defaults.render_threads)),
-            max_result_dimension=int(env.get(MAX_RESULT_DIMENSION_ENV) or 0) or None,  # 0: off, as imgproxy
-            request_timeout=float(env.get(REQUEST_TIMEOUT_ENV, defaults.request_timeout)),
-            render_queue=int(env.get(RENDER_QUEUE_ENV, defaults.render_queue)),
-            upload_queue=int(env.get(UPLOAD_QUEUE_ENV, defaults.upload_queue)),
-            url_key=env.get(URL_KEY_ENV) or None,
-            url_salt=env.get(URL_SALT_ENV, defaults.url_salt),
-        )
+        return cls(**{s.name: s.from_env(env) for s in SETTINGS}, search=search_from_env(env))
 
     def to_env(self) -> dict[str, str]:
-        """The inverse of `from_env`: variables that make a worker process rebuild these settings."""
-        env = {
-            STORE_ENV: self.store,
-            MAX_UPLOAD_BYTES_ENV: str(self.max_upload_bytes),
-            MAX_PIXELS_ENV: str(self.max_pixels),
-            QUALITY_ENV: str(self.quality),
-            PREPARE_WORKERS_ENV: str(self.prepare_workers),
-            RENDER_THREADS_ENV: str(self.render_threads),
-            REQUEST_TIMEOUT_ENV: repr(self.request_timeout),
-            RENDER_QUEUE_ENV: str(self.render_queue),
-            UPLOAD_QUEUE_ENV: str(self.upload_queue),
-        }
-        if self.max_result_dimension:
-            env[MAX_RESULT_DIMENSION_ENV] = str(self.max_result_dimension)
-        if self.api_key:
-            env[API_KEY_ENV] = self.api_key
-        if self.url_key:
-            env[URL_KEY_ENV], env[URL_SALT_ENV] = self.url_key, self.url_salt
-        return env
+        """The inverse of `from_env`: variables that make a worker process rebuild these settings.
+
+        Every variable is written ("" for unset), so none left in the environment from before wins."""
+        return {**{s.env: s.kind.write(getattr(self, s.name)) for s in SETTINGS}, **search_env(self.search)}
+
+
+def _parse(kind: Kind, text: str, where: str) -> Any:
+    try:
+        return kind.read(text)
+    except ValueError:
+        raise SettingsError(f"{where}: {text!r} is not a valid {kind.name}") from None
+
+
+# The search options' variables follow their field names; the default's type parses the text.
+_BOOL = {"true": True, "1": True, "false": False, "0": False}
+_SEARCH_PARSERS: dict[type, Callable[[str], Any]] = {int: int, float: float, str: str,
+                                                     bool: lambda text: _BOOL[text.lower()]}
+
+
+def search_env(search: SearchOptions) -> dict[str, str]:
+    """`PJSTORE_SEARCH_<FIELD>` for every search option."""
+    return {SEARCH_ENV_PREFIX + f.name.upper(): _text(getattr(search, f.name)) for f in dataclasses.fields(search)}
+
+
+def search_from_env(env: Mapping[str, str]) -> SearchOptions:
+    """SearchOptions from `PJSTORE_SEARCH_<FIELD>` variables; an empty one means None."""
+    values = {}
+    for f in dataclasses.fields(SearchOptions):
+        name = SEARCH_ENV_PREFIX + f.name.upper()
+        if name in env:
+            try:
+                values[f.name] = None if env[name] == "" else _SEARCH_PARSERS[type(f.default)](env[name])
+            except (ValueError, KeyError):
+                raise SettingsError(f"{name}={env[name]!r} is not a valid {type(f.default).__name__}") from None
+    try:
+        return SearchOptions(**values)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"search options: {exc}") from None
+
+
+def _text(value: Any) -> str:
+    """A value as from_env reads it back."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)  # round-trips exactly, inf included
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def markdown_table() -> str:
+    """The README's table of serve settings, made from SETTINGS."""
+    lines = ["| option / variable | default | what it does | imgproxy |", "|---|---|---|---|"]
+    for s in SETTINGS:
+        lines.append(f"| `{s.option}` / `{s.env}` | {s.shown_default()} | {s.help} | "
+                     f"{f'`{s.imgproxy}`' if s.imgproxy else ''} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
