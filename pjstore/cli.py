@@ -42,8 +42,9 @@ def main(ctx: click.Context, location: str) -> None:
     ctx.obj = location
 
 
-def _store(ctx: click.Context) -> Storage:
-    return open_storage(ctx.obj)
+def _store(ctx: click.Context, readonly: bool = False) -> Storage:
+    """The store; read commands open it read-only (it must exist, and nothing is written)."""
+    return open_storage(ctx.obj, readonly=readonly)
 
 
 def _floats(text: str, what: str) -> tuple[float, ...]:
@@ -64,13 +65,21 @@ def _target(scales: str, threshold: str, metric: str) -> QualityTarget:
         raise click.BadParameter(str(exc)) from None
 
 
-def _resolve(store: Storage, text: str) -> str:
-    """A full id, or a unique prefix of at least 6 hex digits."""
+def _id_text(text: str) -> str:
+    """`text` as an id or id prefix, checked before any store is opened (so a typo is reported as one)."""
     text = text.strip().lower()
     if len(text) == 64:
         return ids.validate(text)
     if len(text) < 6 or any(c not in "0123456789abcdef" for c in text):
         raise InvalidRequest(f"{text!r} is not an image id or a prefix of at least 6 hex digits")
+    return text
+
+
+def _resolve(store: Storage, text: str) -> str:
+    """A full id, or a unique prefix of at least 6 hex digits."""
+    text = _id_text(text)
+    if len(text) == 64:
+        return text
     matches = [i for i in store.list(after=text, limit=2) if i.startswith(text)]
     if not matches:
         raise NotFound(f"no image id starts with {text}")
@@ -121,7 +130,10 @@ def ingest_cmd(ctx, paths, scheme, scales, threshold, metric, max_pixels, c_dept
     options = IngestOptions(scheme, _target(scales, threshold, metric), max_pixels, search=search)
     files = walk(paths)
     with contextlib.ExitStack() as stack:
-        store = stack.enter_context(_store(ctx))
+        try:
+            store = stack.enter_context(_store(ctx))
+        except PjstoreError as exc:
+            _fail(exc)
         runner = stack.enter_context(_runner(workers, dask_scheduler))
         report = stack.enter_context(FailureReport(report_path)) if report_path else None
         progress = stack.enter_context(Progress(len(files)))
@@ -169,7 +181,8 @@ def _runner(workers: int | None, dask_scheduler: str | None):
 def info(ctx, image_id) -> None:
     """Print an image's record as JSON."""
     try:
-        with _store(ctx) as store:
+        _id_text(image_id)
+        with _store(ctx, readonly=True) as store:
             click.echo(json.dumps(store.info(_resolve(store, image_id)).to_json(), indent=2))
     except PjstoreError as exc:
         _fail(exc)
@@ -189,7 +202,7 @@ def get(ctx, image_id, scale, width, height, quality, dct_scaling, output) -> No
     if sum(x is not None for x in (scale, width, height)) != 1:
         raise click.UsageError("give exactly one of --scale, --width, --height")
     try:
-        with _store(ctx) as store:
+        with _store(ctx, readonly=True) as store:
             r = render(store, _resolve(store, image_id), scale=scale, width=width, height=height, quality=quality,
                        dct_scaling=dct_scaling)
     except PjstoreError as exc:
@@ -205,7 +218,7 @@ def get(ctx, image_id, scale, width, height, quality, dct_scaling, output) -> No
 def export(ctx, image_id, output) -> None:
     """Write the whole stored progressive file."""
     try:
-        with _store(ctx) as store:
+        with _store(ctx, readonly=True) as store:
             record = store.info(_resolve(store, image_id))
             data = store.get_range(record.id, 0, record.stored_bytes)
     except PjstoreError as exc:
@@ -218,13 +231,16 @@ def export(ctx, image_id, output) -> None:
 @click.pass_context
 def ls(ctx, long_) -> None:
     """List stored image ids."""
-    with _store(ctx) as store:
-        for image_id in store.list():
-            if long_:
-                r = store.info(image_id)
-                click.echo(f"{image_id}  {r.width}x{r.height}  {r.stored_bytes:>10}  {r.scheme}")
-            else:
-                click.echo(image_id)
+    try:
+        with _store(ctx, readonly=True) as store:
+            for image_id in store.list():
+                if long_:
+                    r = store.info(image_id)
+                    click.echo(f"{image_id}  {r.width}x{r.height}  {r.stored_bytes:>10}  {r.scheme}")
+                else:
+                    click.echo(image_id)
+    except PjstoreError as exc:
+        _fail(exc)
 
 
 @main.command()
@@ -361,10 +377,13 @@ def fsck(ctx, repair) -> None:
     from pjstore.fsck import fsck as run_fsck
     from pjstore.storage import LmdbStorage
 
-    with _store(ctx) as store:
-        if not isinstance(store, LmdbStorage):
-            raise click.UsageError("fsck checks the embedded LMDB store")
-        report = run_fsck(store, repair)
+    try:
+        with _store(ctx, readonly=not repair) as store:
+            if not isinstance(store, LmdbStorage):
+                raise click.UsageError("fsck checks the embedded LMDB store")
+            report = run_fsck(store, repair)
+    except PjstoreError as exc:
+        _fail(exc)
     for p in report.problems:
         click.echo(f"{p.kind:12} {p.image_id}  {p.detail}{'  [repaired]' if p.repaired else ''}")
     click.echo(f"{report.checked} images checked, {len(report.problems)} problems", err=True)
