@@ -1,10 +1,17 @@
-"""Finding the JPEGs to work on: named files as given, directories walked for JPEG-named files."""
+"""Finding the JPEGs to work on, and reading them: named files as given, directories walked for
+JPEG-named files; every read bounded and only of regular files."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
+from pjstore.errors import InvalidInput, TooLarge
+
 JPEG_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif"}
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
 
 
 def walk(paths: tuple[str | Path, ...]) -> list[Path]:
@@ -16,3 +23,22 @@ def walk(paths: tuple[str | Path, ...]) -> list[Path]:
         else:
             found.append(p)
     return found
+
+
+def read_source(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file `path`; at most `limit + 1` bytes are ever read.
+
+    Raises InvalidInput for anything but a regular file (a FIFO or device would block or never
+    end), TooLarge past `limit`, OSError when it cannot be read.
+    """
+    # O_NONBLOCK: opening a FIFO must not wait for a writer before its type can be checked.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+            raise InvalidInput(f"{path} is {kind}, not a regular file")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"{path} is over the limit of {limit} bytes")
+    return data
