@@ -18,7 +18,7 @@ from pjstore.batch.pool import LocalPool
 from pjstore.batch.progress import Progress
 from pjstore.batch.report import FailureReport, failure_row
 from pjstore.corpus import walk
-from pjstore.errors import InvalidRequest, NotFound, PjstoreError
+from pjstore.errors import ConfigError, InvalidRequest, NotFound, PjstoreError
 from pjstore.ingest import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_SCHEME, SCHEMES, IngestOptions
 from pjstore.quality.contract import QualityTarget
 from pjstore.quality.sizes import DEFAULT_SCALES
@@ -331,11 +331,14 @@ def serve_cmd(ctx, host, port, workers, api_key, max_upload_bytes, max_pixels, q
               render_threads, max_result_dimension, request_timeout, render_queue, upload_queue, url_key, url_salt,
               access_log) -> None:
     """Serve the store over HTTP (API docs at /docs, upload page and gallery at /)."""
-    settings = ServerSettings(
-        store=ctx.obj, api_key=api_key or None, max_upload_bytes=max_upload_bytes, max_pixels=max_pixels,
-        quality=quality, prepare_workers=prepare_workers, render_threads=render_threads,
-        max_result_dimension=max_result_dimension or None, request_timeout=request_timeout,
-        render_queue=render_queue, upload_queue=upload_queue, url_key=url_key or None, url_salt=url_salt)
+    try:
+        settings = ServerSettings(
+            store=ctx.obj, api_key=api_key, max_upload_bytes=max_upload_bytes, max_pixels=max_pixels,
+            quality=quality, prepare_workers=prepare_workers, render_threads=render_threads,
+            max_result_dimension=max_result_dimension or None, request_timeout=request_timeout,
+            render_queue=render_queue, upload_queue=upload_queue, url_key=url_key, url_salt=url_salt)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc)) from None
     _serve(settings, host, port, workers, access_log)
 
 

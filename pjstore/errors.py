@@ -57,8 +57,9 @@ class StorageError(PjstoreError):
     """The store cannot be opened, read or written (missing, read-only, full, unreachable)."""
 
 
-class ConfigError(PjstoreError):
-    """A setting or option with a value pjstore cannot run with."""
+class ConfigError(PjstoreError, ValueError):
+    """A setting or option with a value pjstore cannot run with (a ValueError too, as dataclass
+    validation has always raised)."""
 
 
 class MetadataWarning(UserWarning):

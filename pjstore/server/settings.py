@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from pjstore.errors import ConfigError
 from pjstore.ingest import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
 from pjstore.read_path.encode import DEFAULT_QUALITY
 from pjstore.storage import DEFAULT_LOCATION, ENV_VAR as STORE_ENV
@@ -58,6 +59,9 @@ class ServerSettings:
             raise ValueError("queue sizes cannot be negative and the request timeout must be positive")
         if not 1 <= self.quality <= 100:
             raise ValueError(f"quality must be 1..100, not {self.quality}")
+        for name in ("api_key", "url_key"):  # "" would silently mean "no key": an open server
+            if getattr(self, name) == "":
+                raise ConfigError(f"{name} is empty: give a key, or leave it unset for none")
 
     @property
     def signer(self) -> UrlSigner | None:
@@ -71,7 +75,7 @@ class ServerSettings:
         defaults = cls()
         return cls(
             store=env.get(STORE_ENV) or defaults.store,
-            api_key=env.get(API_KEY_ENV) or None,
+            api_key=env.get(API_KEY_ENV),
             max_upload_bytes=int(env.get(MAX_UPLOAD_BYTES_ENV, defaults.max_upload_bytes)),
             max_pixels=int(env.get(MAX_PIXELS_ENV, defaults.max_pixels)),
             quality=int(env.get(QUALITY_ENV, defaults.quality)),
@@ -81,7 +85,7 @@ class ServerSettings:
             request_timeout=float(env.get(REQUEST_TIMEOUT_ENV, defaults.request_timeout)),
             render_queue=int(env.get(RENDER_QUEUE_ENV, defaults.render_queue)),
             upload_queue=int(env.get(UPLOAD_QUEUE_ENV, defaults.upload_queue)),
-            url_key=env.get(URL_KEY_ENV) or None,
+            url_key=env.get(URL_KEY_ENV),
             url_salt=env.get(URL_SALT_ENV, defaults.url_salt),
         )
 
