@@ -90,11 +90,12 @@ def prepare(source: bytes, options: IngestOptions = IngestOptions(), jpegtran: J
                       max_app_segments=options.max_app_segments)
     jt = jpegtran or Jpegtran.find()
     kept = metadata.extract(source, structure, options.max_icc_bytes)
-    reference = Reference.from_source(source, options.target)
+    pixels = metadata.without_metadata(source, structure)  # what decoders and jpegtran need, no more
+    reference = Reference.from_source(pixels, options.target)
     candidates = []
     for name, planner in SCHEMES[options.scheme]:
-        plan = planner(source, structure, options.target, jt, options.search)
-        stored = transcode.to_progressive(source, plan.script, kept, jt)
+        plan = planner(pixels, structure, options.target, jt, options.search)
+        stored = transcode.to_progressive(pixels, plan.script, kept, jt)
         offsets = offset_map.measure(stored.data, stored.scan_ends, reference, plan.hints)
         cost = (sum(e.offset for e in offsets.entries[:-1]), len(stored.data))
         candidates.append((cost, name, len(plan.script), offsets, stored.data))

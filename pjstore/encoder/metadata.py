@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from pjstore.encoder.structure import APP0, APP1, APP2, APP14, JpegStructure, Segment
+from pjstore.encoder.structure import APP0, APP1, APP2, APP14, APP15, COM, JpegStructure, Segment
 from pjstore.errors import ExifDropped, IccDropped, IccRepaired, MetadataWarning
 
 EXIF_SIGNATURE = b"Exif\x00\x00"
@@ -106,6 +106,19 @@ def _sequence_fault(chunks: list[tuple[int, int, bytes]]) -> str | None:
             return f"sequence number {seq} appears twice"
         seen.add(seq)
     return None
+
+
+def without_metadata(data: bytes, structure: JpegStructure) -> bytes:
+    """`data` without the APPn and COM segments no decoder reads: all but APP0 (JFIF) and APP14
+    (Adobe), which say how to interpret the colours. Coefficients and decoded pixels are those of
+    `data`; a profile or EXIF block of megabytes is then never piped to jpegtran or parsed again."""
+    pieces, pos = [], 0
+    for seg in structure.segments:
+        if seg.marker == COM or (APP0 < seg.marker <= APP15 and seg.marker != APP14):
+            pieces.append(data[pos:seg.offset])
+            pos = seg.offset + seg.length
+    pieces.append(data[pos:])
+    return b"".join(pieces)
 
 
 def segments(meta: KeptMetadata) -> bytes:
