@@ -34,11 +34,12 @@ def read_source(path: Path, limit: int) -> bytes:
     # O_NONBLOCK: opening a FIFO must not wait for a writer before its type can be checked.
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     with os.fdopen(fd, "rb") as fh:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a regular file")
             raise InvalidInput(f"{path} is {kind}, not a regular file")
-        data = fh.read(limit + 1)
-    if len(data) > limit:
+        # The size may change under us, so the read is bounded too, not just this check.
+        data = fh.read(limit + 1) if info.st_size <= limit else b""
+    if info.st_size > limit or len(data) > limit:
         raise TooLarge(f"{path} is over the limit of {limit} bytes")
     return data
