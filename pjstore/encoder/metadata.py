@@ -8,6 +8,7 @@ minimal segments right after jpegtran's own header, ahead of the first scan.
 from __future__ import annotations
 
 import struct
+import warnings
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -62,8 +63,10 @@ def extract(data: bytes, structure: JpegStructure, max_icc_bytes: int = DEFAULT_
 def _orientation(exif_payload: bytes) -> tuple[int, tuple[MetadataWarning, ...]]:
     exif = Image.Exif()
     try:
-        exif.load(exif_payload)
-        value = int(exif.get(ORIENTATION_TAG, 1))
+        with warnings.catch_warnings():  # Pillow warns of damage it reads past; the outcome is judged here
+            warnings.simplefilter("ignore")
+            exif.load(exif_payload)
+            value = int(exif.get(ORIENTATION_TAG, 1))
     except Exception as exc:  # a damaged EXIF block must not reject an otherwise good image
         return 1, (ExifDropped(f"unreadable EXIF block ({type(exc).__name__}); orientation taken as 1"),)
     if not 1 <= value <= 8:
