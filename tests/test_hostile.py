@@ -383,6 +383,23 @@ def test_a_missing_store_opened_read_only_is_an_error_and_not_created(tmp_path):
     assert not (tmp_path / "absent").exists()
 
 
+def test_a_store_that_refuses_a_write_fails_that_file_not_the_batch(filled_store, tmp_path, kinds):
+    from pjstore.batch.loop import run_batch
+    from pjstore.batch.outcome import Status
+    from pjstore.batch.pool import LocalPool
+
+    path, image_id = filled_store
+    files = [tmp_path / "a.jpg", tmp_path / "b.jpg"]
+    files[0].write_bytes(kinds["gray"])
+    files[1].write_bytes(kinds["tiny_1x1"])
+    outcomes = []
+    with open_storage(path, readonly=True) as store, LocalPool(1) as runner:
+        summary = run_batch(store, files, IngestOptions(), runner, outcomes.append)
+        assert store.list() == [image_id]
+    assert [o.status for o in outcomes] == [Status.FAILED, Status.FAILED] and not summary.interrupted
+    assert all(isinstance(o.error, StorageError) for o in outcomes)
+
+
 def test_the_map_grows_on_demand(tmp_path, kinds):
     record = prepare(kinds["tiny_7x5"]).record
     rng = np.random.default_rng(1)

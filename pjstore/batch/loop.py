@@ -103,10 +103,9 @@ def _write(store: Storage, item: Item, job: Job, followers: list[Path]) -> list[
     """Put one finished preparation; outcomes for its path and any identical files after it."""
     try:
         prepared = job.result()
+        created = store.put(prepared.record, prepared.blob)  # a StorageError (disk full...) fails this file only
+        record = prepared.record if created else store.info(item.image_id)  # else another writer stored it
     except Exception as exc:  # a worker's refusal (PjstoreError) or crash; reported, never fatal
         return [Outcome(p, Status.FAILED, item.image_id, error=exc) for p in [item.path, *followers]]
-    if store.put(prepared.record, prepared.blob):
-        first = Outcome(item.path, Status.OK, item.image_id, prepared.record)
-    else:  # another writer stored it meanwhile
-        first = Outcome(item.path, Status.SKIPPED, item.image_id, store.info(item.image_id))
+    first = Outcome(item.path, Status.OK if created else Status.SKIPPED, item.image_id, record)
     return [first, *(Outcome(p, Status.SKIPPED, item.image_id, first.record) for p in followers)]
