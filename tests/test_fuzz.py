@@ -124,7 +124,7 @@ def _hostile(seed: bytes, progressive: bytes, rng: random.Random) -> bytes:
         return after_soi(seed, segment(marker, bytes(rng.randrange(64))) * rng.choice((10, 500, 513, 5000)))
     if kind == 3:  # ICC chunk sequences: shuffled, miscounted, duplicated, missing, zero, huge
         profile = bytes(rng.randrange(256) for _ in range(rng.choice((200, 3000, 70_000))))
-        pieces = icc_chunks(profile, rng.randint(1, 6))
+        pieces = icc_chunks(profile, rng.randint(-(-len(profile) // 65519), 6))  # each fits one segment
         chunks = [(i, len(pieces), body) for i, body in enumerate(pieces, 1)]
         for _ in range(rng.randint(0, 3)):
             i = rng.randrange(len(chunks))

@@ -307,15 +307,15 @@ def test_repeated_list_parameters_are_400(one_image):
     assert_error(c.get("/v1/images?limit=1&limit=2"), 400, "InvalidRequest")
 
 
-def _upload_workers() -> list[psutil.Process]:
-    return [p for p in psutil.Process().children(recursive=True)
-            if any("spawn_main" in part for part in p.cmdline())]
+def _spawned() -> set[psutil.Process]:
+    return {p for p in psutil.Process().children(recursive=True) if any("spawn_main" in part for part in p.cmdline())}
 
 
 def test_a_killed_idle_upload_worker_is_replaced_before_the_next_upload(tmp_path, kinds):
+    others = _spawned()  # other fixtures' pools are left alone
     with make_client(tmp_path) as c:
         assert upload(c, kinds["420_q75"]).status_code == 201
-        workers = _upload_workers()
+        workers = list(_spawned() - others)
         assert workers, "the upload pool has a process"
         for worker in workers:
             worker.send_signal(signal.SIGKILL)
