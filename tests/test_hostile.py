@@ -26,7 +26,7 @@ from PIL import Image, ImageCms
 
 from pjstore.encoder import coefficients
 from pjstore.encoder.structure import parse
-from pjstore.errors import ConfigError, StorageError, TooLarge
+from pjstore.errors import ConfigError, PjstoreError, StorageError, TooLarge
 from pjstore.ingest import IngestOptions, prepare
 from pjstore.quality.contract import QualityTarget
 from pjstore.samples import encode, pixels
@@ -378,7 +378,7 @@ def test_a_store_opened_read_only_writes_nothing(filled_store, lock_file):
 
 
 def test_a_missing_store_opened_read_only_is_an_error_and_not_created(tmp_path):
-    with pytest.raises(StorageError, match="no store"):
+    with pytest.raises(PjstoreError, match="no store"):  # typed, naming the path
         open_storage(tmp_path / "absent", readonly=True)
     assert not (tmp_path / "absent").exists()
 
