@@ -51,3 +51,32 @@ class InvalidRequest(PjstoreError):
 
 class ToolError(PjstoreError):
     """An external tool (jpegtran) is missing, too old, timed out or failed unexpectedly."""
+
+
+class StorageError(PjstoreError):
+    """The store cannot be opened, read or written (missing, read-only, full, unreachable)."""
+
+
+class ConfigError(PjstoreError, ValueError):
+    """A setting or option with a value pjstore cannot run with (a ValueError too, as dataclass
+    validation has always raised)."""
+
+
+class MetadataWarning(UserWarning):
+    """Metadata repaired or dropped at ingest: the image was stored, this part of it was not, or
+    not as sent. Never raised: recorded in the image's record (`warnings`) by `line()`."""
+
+    def line(self) -> str:
+        return f"{type(self).__name__}: {self}"
+
+
+class IccRepaired(MetadataWarning):
+    """The ICC profile's chunks were out of order; the profile was reassembled by sequence number."""
+
+
+class IccDropped(MetadataWarning):
+    """The ICC profile was malformed (chunk sequence, declared size) or over the size limit."""
+
+
+class ExifDropped(MetadataWarning):
+    """The EXIF block could not be read, so its orientation was not kept (the image is stored as coded)."""

@@ -14,7 +14,8 @@ from threadpoolctl import threadpool_limits
 
 from pjstore import ids, offset_map
 from pjstore.encoder import metadata, transcode
-from pjstore.encoder.structure import JpegStructure, parse
+from pjstore.encoder.metadata import DEFAULT_MAX_ICC_BYTES
+from pjstore.encoder.structure import DEFAULT_MAX_APP_SEGMENTS, DEFAULT_MAX_SCANS, JpegStructure, parse
 from pjstore.errors import NotFound, TooLarge
 from pjstore.quality.contract import QualityTarget, Reference
 from pjstore.record import ImageRecord
@@ -44,7 +45,7 @@ def _plan_custom(source: bytes, structure: JpegStructure, target: QualityTarget,
                  search: SearchOptions) -> ScanPlan:
     # Coefficients come from jpegtran's own sequential copy: jpegtran has validated the source
     # (and decoded arithmetic coding) before the coefficient reader sees a byte.
-    dct = coefficients.read(transcode.to_sequential(source, jt))
+    dct = coefficients.read(transcode.to_sequential(source, jt, structure.frame.sampling))
     return plan_custom(dct, structure.color_space, target, search)
 
 
@@ -65,11 +66,16 @@ class IngestOptions:
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_bytes: int = DEFAULT_MAX_BYTES
     search: SearchOptions = field(default_factory=SearchOptions)
+    # Caps on the source's structure, checked from its markers before any pixel is decoded
+    # (reasons with the defaults, in encoder/structure.py and encoder/metadata.py).
+    max_scans: int = DEFAULT_MAX_SCANS  # more: refused (TooLarge)
+    max_app_segments: int = DEFAULT_MAX_APP_SEGMENTS  # APPn/COM segments; more: refused (TooLarge)
+    max_icc_bytes: int = DEFAULT_MAX_ICC_BYTES  # a bigger ICC profile is dropped, with a warning
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
             raise ValueError(f"unknown scheme {self.scheme!r}; choose from {sorted(SCHEMES)}")
-        if self.max_pixels < 1 or self.max_bytes < 1:
+        if min(self.max_pixels, self.max_bytes, self.max_scans, self.max_app_segments) < 1 or self.max_icc_bytes < 0:
             raise ValueError("limits must be positive")
 
 
@@ -85,14 +91,16 @@ def prepare(source: bytes, options: IngestOptions = IngestOptions(), jpegtran: J
     """Validate, plan, transcode and verify one upload. Raises a typed PjstoreError on bad input."""
     if len(source) > options.max_bytes:
         raise TooLarge(f"{len(source)} bytes exceeds the upload limit of {options.max_bytes} bytes")
-    structure = parse(source, options.max_pixels)
+    structure = parse(source, options.max_pixels, max_scans=options.max_scans,
+                      max_app_segments=options.max_app_segments)
     jt = jpegtran or Jpegtran.find()
-    kept = metadata.extract(source, structure)
-    reference = Reference.from_source(source, options.target)
+    kept = metadata.extract(source, structure, options.max_icc_bytes)
+    pixels = metadata.without_metadata(source, structure)  # what decoders and jpegtran need, no more
+    reference = Reference.from_source(pixels, options.target)
     candidates = []
     for name, planner in SCHEMES[options.scheme]:
-        plan = planner(source, structure, options.target, jt, options.search)
-        stored = transcode.to_progressive(source, plan.script, kept, jt)
+        plan = planner(pixels, structure, options.target, jt, options.search)
+        stored = transcode.to_progressive(pixels, plan.script, kept, jt)
         offsets = offset_map.measure(stored.data, stored.scan_ends, reference, plan.hints)
         cost = (sum(e.offset for e in offsets.entries[:-1]), len(stored.data))
         candidates.append((cost, name, len(plan.script), offsets, stored.data))
@@ -103,6 +111,7 @@ def prepare(source: bytes, options: IngestOptions = IngestOptions(), jpegtran: J
         color_space=structure.color_space, orientation=kept.orientation,
         source_bytes=len(source), stored_bytes=len(blob), scheme=name, scans=scans,
         thresholds=options.target.thresholds, offsets=offsets, stored_sha256=hashlib.sha256(blob).hexdigest(),
+        warnings=tuple(w.line() for w in kept.warnings),
     )
     return Prepared(record, blob)
 

@@ -23,6 +23,7 @@ class ImageRecord:
     thresholds: tuple[float, ...]
     offsets: OffsetMap
     stored_sha256: str  # of the stored file, so corruption is detectable (fsck)
+    warnings: tuple[str, ...] = ()  # metadata repaired or dropped at ingest ("IccDropped: ...")
 
     @property
     def target(self) -> QualityTarget:
@@ -45,6 +46,7 @@ class ImageRecord:
             "thresholds": list(self.thresholds),
             "scales": self.offsets.to_json(),
             "stored_sha256": self.stored_sha256,
+            "warnings": list(self.warnings),
         }
 
     def dumps(self) -> bytes:
@@ -55,4 +57,5 @@ class ImageRecord:
         d = json.loads(bytes(raw))
         return cls(d["id"], d["width"], d["height"], d["color_space"], d["orientation"],
                    d["source_bytes"], d["stored_bytes"], d["scheme"], d["scans"],
-                   tuple(d["thresholds"]), OffsetMap.from_json(d["metric"], d["scales"]), d["stored_sha256"])
+                   tuple(d["thresholds"]), OffsetMap.from_json(d["metric"], d["scales"]), d["stored_sha256"],
+                   tuple(d.get("warnings", [])))

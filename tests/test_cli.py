@@ -101,7 +101,7 @@ def test_bad_options_are_refused(tmp_path, kinds):
     src.write_bytes(kinds["420_q75"])
     assert run(tmp_path, "ingest", str(src), "--scales", "0.5,0.1").exit_code == 2
     assert run(tmp_path, "ingest", str(src), "--threshold", "abc").exit_code == 2
-    assert run(tmp_path, "ingest", str(src), "--c-depth", "0").exit_code == 1  # SearchOptions refuses it
+    assert run(tmp_path, "ingest", str(src), "--c-depth", "0").exit_code == 2  # SearchOptions refuses it
     assert not (tmp_path / "store").exists()
 
 
@@ -290,7 +290,7 @@ def test_serve_options_and_variables_reach_the_settings(tmp_path, monkeypatch):
 def test_bad_settings_get_one_line(tmp_path, monkeypatch, args, env):
     monkeypatch.setattr(serving, "start_server", lambda *a: pytest.fail("started with bad settings"))
     result = CliRunner(env=env).invoke(main, ["--store", str(tmp_path), "serve", *args])
-    assert result.exit_code == 1 and result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
+    assert result.exit_code == 2 and result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
 
 
 def test_ids_resolve_only_unique_prefixes(stored):

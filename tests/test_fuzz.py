@@ -102,3 +102,91 @@ def test_write_path_only_typed_errors_and_accepted_inputs_verify(seeds):
 def test_write_path_fuzz_long(seeds, monkeypatch):
     monkeypatch.setenv("PJSTORE_FUZZ_N", "3000")
     test_write_path_only_typed_errors_and_accepted_inputs_verify(seeds)
+
+
+# --- hostile generators: each kind of input built to cost a careless reader -------------------
+# (tests/test_hostile.py has one fixed example of each; these draw many.)
+
+def _hostile(seed: bytes, progressive: bytes, rng: random.Random) -> bytes:
+    from test_hostile import after_soi, ff_run_in_first_scan, icc_chunks, repeated_scan, segment, with_icc
+
+    kind = rng.randrange(5)
+    if kind == 0:  # a long 0xFF fill run in the first scan, or anywhere followed by any byte
+        run = rng.randint(1, 200_000)
+        if rng.random() < 0.5:
+            return ff_run_in_first_scan(seed, run)
+        at = rng.randrange(2, len(seed))
+        return seed[:at] + b"\xff" * run + bytes([rng.choice((0x00, 0xD0, 0xD9, 0xFF, 0x42))]) + seed[at:]
+    if kind == 1:  # scans repeated past the cap (or just under it)
+        return repeated_scan(progressive, rng.randrange(len(parse(progressive).scans)), rng.choice((90, 101, 3000)))
+    if kind == 2:  # APPn/COM floods
+        marker = rng.choice((0xE0, 0xE1, 0xE2, 0xEC, 0xFE))
+        return after_soi(seed, segment(marker, bytes(rng.randrange(64))) * rng.choice((10, 500, 513, 5000)))
+    if kind == 3:  # ICC chunk sequences: shuffled, miscounted, duplicated, missing, zero, huge
+        profile = bytes(rng.randrange(256) for _ in range(rng.choice((200, 3000, 70_000))))
+        pieces = icc_chunks(profile, rng.randint(-(-len(profile) // 65519), 6))  # each fits one segment
+        chunks = [(i, len(pieces), body) for i, body in enumerate(pieces, 1)]
+        for _ in range(rng.randint(0, 3)):
+            i = rng.randrange(len(chunks))
+            seq, count, body = chunks[i]
+            chunks[i] = (rng.choice((seq, 0, rng.randrange(256))), rng.choice((count, rng.randrange(256))), body)
+        rng.shuffle(chunks)
+        if rng.random() < 0.2:
+            chunks += [(i, 255, bytes(65519)) for i in range(1, 256)]  # 16.7 MB
+        return with_icc(seed, chunks)
+    return mutate(seed, rng)  # and the ordinary mutations, in between
+
+
+@pytest.mark.slow
+def test_hostile_inputs_cost_little_and_only_typed_errors_come_out(seeds, monkeypatch):
+    from test_hostile import cpu_seconds, flat_progressive
+
+    n = int(os.environ.get("PJSTORE_HOSTILE_N", "400"))
+    rng = random.Random(20261201)
+    progressive = flat_progressive(512)
+    options = IngestOptions()
+    outcomes: dict[str, int] = {}
+    costs: dict[bool, list[float]] = {True: [], False: []}  # stored or refused: CPU s per input
+    for _ in range(n):
+        hostile = _hostile(rng.choice(seeds), progressive, rng)
+        result, cpu = cpu_seconds(lambda: prepare(hostile, options))
+        stored = not isinstance(result, Exception)
+        costs[stored].append(cpu)
+        if not stored:
+            assert isinstance(result, PjstoreError), repr(result)
+            outcomes[type(result).__name__] = outcomes.get(type(result).__name__, 0) + 1
+            continue
+        outcomes["stored"] = outcomes.get("stored", 0) + 1
+        assert_lossless(hostile, result.blob)
+        assert len(result.blob) < 2 * len(hostile) + 10_000  # nothing travels beyond what was sent
+    refused, accepted = sorted(costs[False]), sorted(costs[True])
+    print(f"hostile write path: {n} inputs -> {outcomes}; CPU s per refused input: median "
+          f"{refused[len(refused) // 2]:.3f}, max {refused[-1]:.3f}; per stored one (a full ingest of a "
+          f"240x200 photo): median {accepted[len(accepted) // 2]:.3f}, max {accepted[-1]:.3f}")
+    assert refused[-1] < 0.5 and accepted[-1] < 1.0
+
+
+@pytest.mark.slow
+def test_hostile_requests_never_answer_5xx(tmp_path, kinds):
+    from test_server import make_client, upload
+
+    rng = random.Random(7)
+    with make_client(tmp_path) as c:
+        info = upload(c, kinds["420_q75"]).json()
+        base = f"/v1/images/{info['id']}"
+
+        def number() -> str:
+            return rng.choice(("", "0", str(rng.randrange(10**6)), "9" * rng.randint(15, 6000), "0" * 50 + "7"))
+
+        statuses: dict[int, int] = {}
+        for _ in range(int(os.environ.get("PJSTORE_HOSTILE_N", "400"))):
+            if rng.random() < 0.5:
+                header = rng.choice(("bytes=", "bytes=-", "items=", "bytes =")) + number() + "-" + number()
+                response = c.get(f"{base}/original", headers={"Range": header})
+            else:
+                names = [rng.choice(("scale", "w", "h", "sig", "x")) for _ in range(rng.randint(1, 4))]
+                query = "&".join(f"{k}={number() or '1'}" for k in names)
+                response = c.get(f"{base}?{query}")
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            assert response.status_code < 500, (response.request.url, response.headers, response.text)
+        print(f"hostile requests: {statuses}")

@@ -1,6 +1,6 @@
 """The one batch loop every runner shares: prepare in workers, put in this (the only) writer.
 
-Each file is read and hashed here; an id the store already holds is skipped without sending any
+Each file is read (regular files only, at most the byte limit plus one) and hashed here; an id the store already holds is skipped without sending any
 work, which is what makes a rerun resume. At most `runner.capacity` preparations are in flight,
 so memory stays bounded on any corpus size. Every put is one atomic store write, so stopping
 at any point (Ctrl-C here, a kill anywhere) leaves only whole images behind.
@@ -16,6 +16,8 @@ from typing import Callable, Collection, Iterable, Protocol
 from pjstore import ids
 from pjstore.batch.outcome import Outcome, Status
 from pjstore.batch.summary import Summary, Tally
+from pjstore.corpus import read_source
+from pjstore.errors import PjstoreError
 from pjstore.ingest import IngestOptions, Prepared, stored_record
 from pjstore.storage import Storage
 
@@ -73,8 +75,8 @@ def run_batch(store: Storage, paths: Iterable[Path], options: IngestOptions, run
     try:
         for path in paths:
             try:
-                source = path.read_bytes()
-            except OSError as exc:
+                source = read_source(path, options.max_bytes)
+            except (OSError, PjstoreError) as exc:
                 emit(Outcome(path, Status.FAILED, error=exc))
                 continue
             image_id = ids.image_id(source)
@@ -101,10 +103,9 @@ def _write(store: Storage, item: Item, job: Job, followers: list[Path]) -> list[
     """Put one finished preparation; outcomes for its path and any identical files after it."""
     try:
         prepared = job.result()
+        created = store.put(prepared.record, prepared.blob)  # a StorageError (disk full...) fails this file only
+        record = prepared.record if created else store.info(item.image_id)  # else another writer stored it
     except Exception as exc:  # a worker's refusal (PjstoreError) or crash; reported, never fatal
         return [Outcome(p, Status.FAILED, item.image_id, error=exc) for p in [item.path, *followers]]
-    if store.put(prepared.record, prepared.blob):
-        first = Outcome(item.path, Status.OK, item.image_id, prepared.record)
-    else:  # another writer stored it meanwhile
-        first = Outcome(item.path, Status.SKIPPED, item.image_id, store.info(item.image_id))
+    first = Outcome(item.path, Status.OK if created else Status.SKIPPED, item.image_id, record)
     return [first, *(Outcome(p, Status.SKIPPED, item.image_id, first.record) for p in followers)]

@@ -1,7 +1,7 @@
 """The command group and the one error path every command shares, plus what commands share.
 
 Every PjstoreError and OSError a command raises becomes one `error: ...` line on stderr and a
-non-zero exit (2 for a bad id or request, 1 otherwise), never a traceback; click's own usage
+non-zero exit (2 for a bad id, request or setting, 1 otherwise), never a traceback; click's own usage
 errors are reported as click does. Commands therefore just raise.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from pjstore.errors import InvalidRequest, NotFound, PjstoreError
+from pjstore.errors import ConfigError, InvalidRequest, NotFound, PjstoreError
 from pjstore.server.settings import BY_NAME
 from pjstore.storage import Storage, open_storage
 
@@ -29,7 +29,7 @@ def describe(exc: BaseException) -> str:
 
 
 def exit_code(exc: BaseException) -> int:
-    return 2 if isinstance(exc, (InvalidRequest, NotFound)) else 1
+    return 2 if isinstance(exc, (InvalidRequest, NotFound, ConfigError)) else 1
 
 
 class Commands(click.Group):

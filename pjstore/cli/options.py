@@ -33,7 +33,13 @@ def settings_options(f: Callable) -> Callable:
 
 
 def settings_env(values: dict[str, str | None]) -> dict[str, str]:
-    """The options given, as the variables ServerSettings.from_env reads."""
+    """The options given, as the variables ServerSettings.from_env reads.
+
+    An empty variable means "unset", so an option given empty where unset means "off" (`--api-key ""`
+    would run the server open without a word) is refused here, where the difference is still seen."""
+    for s in SERVE_SETTINGS:
+        if values.get(s.name) == "" and s.kind.unset is None:
+            raise SettingsError(f"{s.option} is empty: give a value, or leave the option out")
     return {s.env: values[s.name] for s in SERVE_SETTINGS if values.get(s.name) is not None}
 
 

@@ -11,17 +11,33 @@ import re
 import struct
 from dataclasses import dataclass
 
-from pjstore.encoder.scan import Scan
+from pjstore.encoder.scan import MAX_SCANS, Scan
 from pjstore.errors import (CorruptJpeg, EmptyInput, InvalidScanScript, NotAJpeg, TooLarge, TruncatedJpeg,
                             UnsupportedJpeg)
 
 SOI, EOI, SOS, DHT, DQT, DRI, DNL = 0xD8, 0xD9, 0xDA, 0xC4, 0xDB, 0xDD, 0xDC
-APP0, APP1, APP2, APP14, COM = 0xE0, 0xE1, 0xE2, 0xEE, 0xFE
+APP0, APP1, APP2, APP14, APP15, COM = 0xE0, 0xE1, 0xE2, 0xEE, 0xEF, 0xFE
 RST0, RST7 = 0xD0, 0xD7
 # SOF markers: C0-C3, C5-C7, C9-CB, CD-CF (C4 DHT, C8 JPG, CC DAC are not frames).
 SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-# End of entropy-coded data: an 0xFF run followed by anything but a stuffed zero or RSTn.
-_MARKER_AFTER_DATA = re.compile(rb"\xff+[^\x00\xd0-\xd7\xff]")
+# End of entropy-coded data: an 0xFF followed by anything but a stuffed zero, RSTn or more fill.
+# A fixed two-byte pattern, so the search is linear; the fill 0xFFs before it are stepped over
+# afterwards (a pattern starting with "\xff+" backtracks over every run: quadratic in its length).
+_MARKER_AFTER_DATA = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_NOT_FILL = re.compile(rb"[^\xff]")
+_FILL_STEP = 1 << 16  # bytes looked at per step when stepping back over fill
+
+# Caps on what a file may contain, checked while reading its markers, before any pixel decode.
+# Real progressive JPEGs have about 6-20 scans; pjstore writes at most 100 (jpegtran's own limit
+# on a scan script), so 100 keeps every pjstore file re-ingestible and bounds the decode to 100
+# passes over the coefficients (libjpeg-turbo's fuzzers set TJPARAM_SCANLIMIT to 500).
+DEFAULT_MAX_SCANS = MAX_SCANS
+# An ICC profile takes at most 255 APP2 chunks; EXIF, XMP (extended XMP spans several APP1
+# segments) and the rest fit many times over in what remains. Each segment is a Python step here,
+# so a count cap keeps a body of millions of empty segments from costing seconds.
+DEFAULT_MAX_APP_SEGMENTS = 512
+# Tables (DHT, DQT, DRI) are written ahead of each scan, a few per scan at most.
+_TABLE_SEGMENTS_PER_SCAN = 8
 
 
 @dataclass(frozen=True)
@@ -106,10 +122,12 @@ class JpegStructure:
         return tuple(s.data_end for s in self.scans)
 
 
-def parse(data: bytes, max_pixels: int | None = None) -> JpegStructure:
-    """Read the marker structure of a complete JPEG file.
+def parse(data: bytes, max_pixels: int | None = None, *, max_scans: int = DEFAULT_MAX_SCANS,
+          max_app_segments: int = DEFAULT_MAX_APP_SEGMENTS) -> JpegStructure:
+    """Read the marker structure of a complete JPEG file, in time linear in its length.
 
-    Raises EmptyInput, NotAJpeg, TruncatedJpeg, CorruptJpeg, UnsupportedJpeg or TooLarge.
+    Raises EmptyInput, NotAJpeg, TruncatedJpeg, CorruptJpeg, UnsupportedJpeg, or TooLarge (more
+    pixels, scans or APPn/COM segments than allowed).
     """
     if not data:
         raise EmptyInput("empty input (0 bytes)")
@@ -120,6 +138,7 @@ def parse(data: bytes, max_pixels: int | None = None) -> JpegStructure:
     scans: list[ScanRecord] = []
     frame: Frame | None = None
     restart_interval = 0
+    app_segments = tables = 0
     pos = 2
     while True:
         marker, pos = _next_marker(data, pos)
@@ -136,6 +155,14 @@ def parse(data: bytes, max_pixels: int | None = None) -> JpegStructure:
             raise TruncatedJpeg(f"truncated inside marker 0x{marker:02X} at byte {pos - 2}")
         seg = Segment(marker, pos - 2, length + 2)
         segments.append(seg)
+        if APP0 <= marker <= APP15 or marker == COM:
+            app_segments += 1
+            if app_segments > max_app_segments:
+                raise TooLarge(f"more than {max_app_segments} APPn/COM segments (the limit)")
+        elif marker != SOS:
+            tables += 1
+            if tables > _TABLE_SEGMENTS_PER_SCAN * (max_scans + 1):
+                raise TooLarge(f"more than {_TABLE_SEGMENTS_PER_SCAN} table segments per scan (the limit)")
         body = data[pos + 2 : pos + length]
         pos += length
         if marker in SOF_MARKERS:
@@ -149,18 +176,36 @@ def parse(data: bytes, max_pixels: int | None = None) -> JpegStructure:
         elif marker == SOS:
             if frame is None:
                 raise CorruptJpeg("scan before frame header")
+            if len(scans) == max_scans:
+                raise TooLarge(f"more than {max_scans} scans (the limit)")
             components, scan = _parse_scan(body, frame)
-            end = _MARKER_AFTER_DATA.search(data, pos)
+            end = _data_end(data, pos)
             if end is None:
                 raise TruncatedJpeg(f"scan {len(scans) + 1} runs to the end of the data (no EOI)")
-            scans.append(ScanRecord(components, scan, seg.offset, end.start()))
-            pos = end.start()
+            scans.append(ScanRecord(components, scan, seg.offset, end))
+            pos = end
     if frame is None:
         raise CorruptJpeg("no frame header (SOF) before end of image")
     if not scans:
         raise CorruptJpeg("no scans before end of image")
     return JpegStructure(frame, tuple(segments), tuple(scans), restart_interval,
                          _color_space(frame, segments, data))
+
+
+def _data_end(data: bytes, start: int) -> int | None:
+    """Where the entropy-coded data starting at `start` ends: at the first of the fill 0xFFs
+    before the next marker (never before `start`); None if no marker follows."""
+    found = _MARKER_AFTER_DATA.search(data, start)
+    if found is None:
+        return None
+    end = found.start()
+    while end > start:  # step back over fill, a chunk at a time (C speed, linear)
+        lo = max(start, end - _FILL_STEP)
+        kept = len(data[lo:end].rstrip(b"\xff"))
+        if kept:
+            return lo + kept
+        end = lo
+    return start
 
 
 def _next_marker(data: bytes, pos: int) -> tuple[int, int]:
@@ -170,10 +215,10 @@ def _next_marker(data: bytes, pos: int) -> tuple[int, int]:
         raise TruncatedJpeg(f"data ends at byte {size} without an end-of-image marker")
     if data[pos] != 0xFF:
         raise CorruptJpeg(f"expected a marker at byte {pos}, found 0x{data[pos]:02X}")
-    while pos < size and data[pos] == 0xFF:
-        pos += 1
-    if pos >= size:
+    code = _NOT_FILL.search(data, pos)
+    if code is None:
         raise TruncatedJpeg(f"data ends at byte {size} inside a marker")
+    pos = code.start()
     if data[pos] < 0xC0 and data[pos] != 0x01:
         raise CorruptJpeg(f"invalid marker 0x{data[pos]:02X} at byte {pos - 1} (damaged entropy-coded data)")
     return data[pos], pos + 1

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from pjstore.encoder import metadata
 from pjstore.encoder.metadata import KeptMetadata
-from pjstore.encoder.scan import ScanScript
+from pjstore.encoder.scan import MAX_BLOCKS_IN_MCU, ScanScript
 from pjstore.encoder.structure import JpegStructure, parse
 from pjstore.errors import ToolError
 from tools.jpegtran_wrapper import Jpegtran
@@ -39,6 +39,15 @@ def to_progressive(source: bytes, script: ScanScript, meta: KeptMetadata, jpegtr
     return Transcoded(out, structure)
 
 
-def to_sequential(source: bytes, jpegtran: Jpegtran) -> bytes:
-    """A Huffman-optimized sequential copy (validates the source and decodes arithmetic coding)."""
-    return jpegtran.transcode(source)
+def to_sequential(source: bytes, jpegtran: Jpegtran,
+                  sampling: tuple[tuple[int, int], ...] | None = None) -> bytes:
+    """A Huffman-optimized sequential copy (validates the source and decodes arithmetic coding).
+
+    jpegtran writes a sequential file as one interleaved scan, which T.81 forbids when an MCU
+    would hold more than 10 blocks (3x3 or 4x4 luma sampling, valid only non-interleaved); given
+    such a `sampling`, the copy has one scan per component instead.
+    """
+    script = None
+    if sampling is not None and sum(h * v for h, v in sampling) > MAX_BLOCKS_IN_MCU:
+        script = "".join(f"{c}: 0 63 0 0;\n" for c in range(len(sampling)))
+    return jpegtran.transcode(source, script)

@@ -8,6 +8,7 @@ metric (PSNR over all RGB samples by default) must reach the scale's threshold.
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -36,6 +37,8 @@ class QualityTarget:
             raise ValueError("scales must lie strictly between 0 and 1 (1.0 is always the whole file)")
         if len(self.thresholds) != len(self.scales):
             raise ValueError("give one threshold per scale")
+        if not all(math.isfinite(t) for t in self.thresholds):
+            raise ValueError(f"thresholds must be finite numbers, not {self.thresholds}")
         if self.metric not in METRICS:
             raise ValueError(f"metric must be one of {sorted(METRICS)}")
 

@@ -164,8 +164,10 @@ class QualityModel:
 
     @property
     def mse(self) -> float:
-        """Mean squared error over all modelled RGB samples."""
-        return self.sse / (3 * self.basis.pixels)
+        """Mean squared error over all modelled RGB samples. `sse` is updated step by step, so
+        once the error is all but gone (a 1x1 image at quality 100) rounding can leave it just
+        below zero; no error is zero error."""
+        return max(0.0, self.sse) / (3 * self.basis.pixels)
 
     def gains(self, steps: list[Step], exact: bool = False) -> np.ndarray:
         """Drop in squared error (summed over modelled samples) each step would bring alone;

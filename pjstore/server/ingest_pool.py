@@ -4,8 +4,9 @@ Ingesting is seconds of decoding and transcoding; in separate processes it neith
 event loop nor competes for the GIL with the threads serving reads. Each pool process opens the
 store itself (LMDB is multi-process safe) and does the whole of `ingest` there, so the server
 adds no second copy of the write path and the stored file never travels back between processes.
-If a pool process dies (say a decoder crash on a hostile file), that upload fails with a 500,
-nothing is stored, and the next upload gets a fresh pool. At most `upload_queue` uploads wait for
+A pool with a dead process (killed while idle, or a decoder crash on a hostile file) is
+replaced, and the upload runs once more on the fresh pool (ingest is idempotent: the id is the
+hash of the bytes); only if that process dies too does the upload fail with a 500, nothing stored. At most `upload_queue` uploads wait for
 a pool process (beyond that: 503), and a client waits at most the request time limit.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -54,15 +56,20 @@ class IngestPool:
     async def ingest(self, source: bytes, options: IngestOptions, timeout: float) -> tuple[ImageRecord, bool]:
         """`ingest(store, source, options)` in a pool process; raises its typed errors, 503 when
         too many uploads wait, 504 after `timeout` seconds."""
-        pool = self._pool
-        try:
-            job = self.admission.submit(pool, _ingest_at, self._location, source, options)
-            return await result_within(job, timeout, "ingesting this upload")
-        except BrokenProcessPool:
-            if self._pool is pool:
-                self._pool = self._new_pool()
-                pool.shutdown(wait=False)
-            raise IngestFailed("the process ingesting this upload died; nothing was stored") from None
+        deadline = time.monotonic() + timeout
+        for _ in range(2):  # a second pool only if the first was broken
+            pool = self._pool
+            try:
+                job = self.admission.submit(pool, _ingest_at, self._location, source, options)
+                return await result_within(job, max(0.0, deadline - time.monotonic()), "ingesting this upload")
+            except BrokenProcessPool:
+                self._replace(pool)
+        raise IngestFailed("the process ingesting this upload died; nothing was stored")
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        if self._pool is broken:  # not already replaced by another upload that saw it break
+            self._pool = self._new_pool()
+            broken.shutdown(wait=False)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -6,7 +6,10 @@ import re
 
 from pjstore.server.errors import ApiError
 
-_SINGLE = re.compile(r"bytes=(\d*)-(\d*)")
+_SINGLE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
+# Positions past any stored file: longer numbers are read as this, never parsed (int() refuses
+# strings over 4300 digits, and parsing long ones costs quadratic time).
+_FAR = 10**18
 
 
 def byte_range(header: str | None, length: int) -> tuple[int, int] | None:
@@ -18,17 +21,23 @@ def byte_range(header: str | None, length: int) -> tuple[int, int] | None:
     match = _SINGLE.fullmatch(header.strip()) if header else None
     if match is None or match.groups() == ("", ""):
         return None
-    first, last = match.groups()
-    if first == "":  # suffix range: the last N bytes
-        if int(last) == 0:
+    first, last = (_position(g) for g in match.groups())
+    if first is None:  # suffix range: the last N bytes
+        if last == 0:
             raise _unsatisfiable(length)
-        return max(0, length - int(last)), length
-    start = int(first)
-    if last != "" and int(last) < start:
+        return max(0, length - last), length
+    if last is not None and last < first:
         return None  # not a valid range: ignored
-    if start >= length:
+    if first >= length:
         raise _unsatisfiable(length)
-    return start, length if last == "" else min(length, int(last) + 1)
+    return first, length if last is None else min(length, last + 1)
+
+
+def _position(digits: str) -> int | None:
+    if not digits:
+        return None
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) < 18 else _FAR
 
 
 def _unsatisfiable(length: int) -> ApiError:

@@ -9,6 +9,7 @@ waiting requests are served first come, first served, at most `render_queue` of 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from functools import partial
 
@@ -33,6 +34,17 @@ PREFIX = "/v1/images"
 BYTES_READ = "X-Pjstore-Bytes-Read"
 JPEG = "image/jpeg"
 MAX_PAGE = 1000
+
+
+
+def single_valued_query(request: Request) -> None:
+    """400 for a repeated query parameter: `scale=0.1&scale=0.5` would otherwise silently serve
+    whichever one the framework keeps."""
+    counts = Counter(key for key, _ in request.query_params.multi_items())
+    repeated = sorted(key for key, n in counts.items() if n > 1)
+    if repeated:
+        raise InvalidRequest(f"query parameter {', '.join(repeated)} given more than once")
+
 
 router = APIRouter(prefix=PREFIX, tags=["images"])
 
@@ -84,14 +96,14 @@ async def upload(request: Request, s: State) -> JSONResponse:
                         headers={"Location": location(record.id)})
 
 
-@router.get("", summary="List stored image ids, in pages")
+@router.get("", dependencies=[Depends(single_valued_query)], summary="List stored image ids, in pages")
 def list_images(s: State, after: str | None = None, limit: int = Query(100, ge=1, le=MAX_PAGE)) -> ImagePage:
     page = s.store.list(after=ids.validate(after) if after else None, limit=limit + 1)
     return ImagePage(page[:limit], page[limit - 1] if len(page) > limit else None)
 
 
 @router.get("/{image_id}", response_class=Response, responses=_JPEG_RESPONSE,
-            dependencies=[Depends(require_signature)],
+            dependencies=[Depends(require_signature), Depends(single_valued_query)],  # a forgery is 403 first
             summary="The image as a baseline JPEG at a stored scale, width or height")
 async def get_image(s: State, request: Request, image_id: str,
                     scale: float | None = Query(None, description="A stored scale: 0.1, 0.25, 0.5 or 1 (default 1)."),

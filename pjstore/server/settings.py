@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pjstore.errors import PjstoreError
+from pjstore.errors import ConfigError
 from pjstore.ingest import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, IngestOptions
 from pjstore.read_path.encode import DEFAULT_QUALITY
 from pjstore.scan_search.options import SearchOptions
@@ -28,7 +28,7 @@ from pjstore.url_signing import UrlSigner
 DEFAULT_LOCATION = "./pjstore-data"
 
 
-class SettingsError(PjstoreError):
+class SettingsError(ConfigError):
     """A setting's value (an option or environment variable) is not valid."""
 
 
@@ -148,6 +148,9 @@ class ServerSettings:
             raise SettingsError("queue sizes cannot be negative and the request timeout must be positive")
         if not 1 <= self.quality <= 100:
             raise SettingsError(f"quality must be 1..100, not {self.quality}")
+        for name in ("api_key", "url_key"):  # "" would silently mean "no key": an open server
+            if getattr(self, name) == "":
+                raise SettingsError(f"{name} is empty: give a key, or leave it unset for none")
 
     @property
     def signer(self) -> UrlSigner | None:

@@ -14,19 +14,21 @@ per key; this way everything listed is complete, and a crash leaves at most an u
 
 A scaled read is an HTTP Range request for exactly the prefix bytes. Endpoint, credentials and
 region come from the usual AWS settings (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_REGION, ...,
-profiles) unless given as client options.
+profiles) unless given as client options. Every S3 or connection failure leaves as a
+StorageError naming the bucket; a store opened read-only refuses to write.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from urllib.parse import urlparse
 
 import boto3
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from pjstore.errors import NotFound
+from pjstore.errors import ConfigError, NotFound, StorageError
 from pjstore.record import ImageRecord
 
 RECORD_META = "pjstore-record"  # the record itself (JSON)
@@ -35,24 +37,48 @@ METADATA_LIMIT = 2048  # bytes of user metadata keys plus values S3 accepts per 
 _ID = re.compile(r"[0-9a-f]{64}")
 
 
+def _mapped(method):
+    """S3's and botocore's errors (ClientError, EndpointConnectionError, NoCredentialsError...)
+    as StorageError; pjstore's own (NotFound) pass through."""
+    @functools.wraps(method)
+    def call(self: "S3Storage", *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except ClientError as exc:
+            raise StorageError(f"S3 bucket {self.bucket}: {_code(exc)}: {exc}") from None
+        except BotoCoreError as exc:
+            raise StorageError(f"S3 bucket {self.bucket}: {exc}") from None
+    return call
+
+
 class S3Storage:
-    def __init__(self, bucket: str, prefix: str = "", client=None, **client_options):
+    def __init__(self, bucket: str, prefix: str = "", client=None, readonly: bool = False, **client_options):
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
-        self._s3 = client or boto3.session.Session().client("s3", **client_options)
+        self.readonly = readonly
+        try:
+            self._s3 = client or boto3.session.Session().client("s3", **client_options)
+        except (BotoCoreError, ValueError) as exc:  # e.g. a malformed endpoint URL or region
+            raise StorageError(f"cannot make an S3 client for bucket {bucket}: {exc}") from None
 
     @classmethod
-    def from_url(cls, url: str, **client_options) -> "S3Storage":
+    def from_url(cls, url: str, readonly: bool = False, **client_options) -> "S3Storage":
         """`s3://BUCKET` or `s3://BUCKET/PREFIX`."""
         parsed = urlparse(url)
         if parsed.scheme != "s3" or not parsed.netloc:
-            raise ValueError(f"expected s3://BUCKET/PREFIX, not {url!r}")
-        return cls(parsed.netloc, parsed.path, **client_options)
+            raise ConfigError(f"expected s3://BUCKET/PREFIX, not {url!r}")
+        return cls(parsed.netloc, parsed.path, readonly=readonly, **client_options)
+
+    def _writable(self) -> None:
+        if self.readonly:
+            raise StorageError(f"S3 bucket {self.bucket} was opened read-only")
 
     def _key(self, image_id: str) -> str:
         return self.prefix + image_id
 
+    @_mapped
     def put(self, record: ImageRecord, blob: bytes) -> bool:
+        self._writable()
         raw = record.dumps().decode()
         sibling = None
         if len(RECORD_META) + len(raw) <= METADATA_LIMIT:
@@ -73,6 +99,7 @@ class S3Storage:
             return False
         return True
 
+    @_mapped
     def get_range(self, image_id: str, start: int, stop: int) -> bytes:
         if stop <= start:
             if not self.exists(image_id):
@@ -94,6 +121,7 @@ class S3Storage:
         except ClientError as exc:
             raise _not_found(exc, image_id) from None
 
+    @_mapped
     def info(self, image_id: str) -> ImageRecord:
         metadata = self._head(image_id)
         if RECORD_META in metadata:
@@ -102,6 +130,7 @@ class S3Storage:
         with body:
             return ImageRecord.loads(body.read())
 
+    @_mapped
     def exists(self, image_id: str) -> bool:
         try:
             self._head(image_id)
@@ -109,7 +138,9 @@ class S3Storage:
             return False
         return True
 
+    @_mapped
     def delete(self, image_id: str) -> bool:
+        self._writable()
         try:
             metadata = self._head(image_id)
         except NotFound:
@@ -120,6 +151,7 @@ class S3Storage:
             self._s3.delete_object(Bucket=self.bucket, Key=metadata[RECORD_KEY_META])
         return True
 
+    @_mapped
     def list(self, after: str | None = None, limit: int | None = None) -> list[str]:
         ids: list[str] = []
         request = {"Bucket": self.bucket, "Prefix": self.prefix}
