@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -32,6 +33,20 @@ class ComponentCoefficients:
     quant: np.ndarray
     h: int
     v: int
+
+    @cached_property
+    def wide(self) -> np.ndarray:
+        """The coefficients as int32 (arithmetic on them cannot overflow), made once per image."""
+        return self.coefficients.astype(np.int32)
+
+    @cached_property
+    def dequantized_natural(self) -> np.ndarray:
+        """(64, blocks_x, blocks_y) float32: every dequantized field in natural (row-major 8x8)
+        order, each transposed: the layout in which the resize model images all fields at once
+        without copying (resize_basis.ResizedBasis.image_all). Made once per image."""
+        out = np.empty((64, self.coefficients.shape[1], self.coefficients.shape[0]), np.float32)
+        out[ZIGZAG] = (self.coefficients.astype(np.float32) * self.quant.astype(np.float32)).transpose(2, 1, 0)
+        return out
 
 
 @dataclass(frozen=True, eq=False)

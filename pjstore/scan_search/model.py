@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pjstore.encoder.coefficients import DctImage
+from pjstore.encoder.coefficients import ZIGZAG, DctImage
 from pjstore.scan_search import smoothing
 from pjstore.scan_search.resize_basis import ResizedBasis
 from pjstore.scan_search.steps import NOT_SENT, Step, reconstruct
@@ -31,7 +31,8 @@ class QualityModel:
     def __init__(self, basis: ResizedBasis, dct: DctImage, levels: list[list[int]], smooth: bool = True,
                  lows: list[smoothing.LowFields] | None = None):
         self.basis = basis
-        self._coefs = [c.coefficients.astype(np.int32) for c in dct.components]
+        self._components = dct.components
+        self._coefs = [c.wide for c in dct.components]
         self._quant = [c.quant.astype(np.float32) for c in dct.components]
         self._levels = [list(lv) for lv in levels]
         self._smooth = smooth and smoothing.possible([c.quant for c in dct.components])
@@ -62,15 +63,26 @@ class QualityModel:
         return image
 
     def _error_fields(self, c: int, levels: list[int] | None = None) -> np.ndarray:
-        """Dequantized error (coefficient minus what the decoder holds) of every field."""
-        values = self._coefs[c]
+        """Dequantized error (coefficient minus what the decoder holds) of every field, in
+        `ResizedBasis.image_all`'s layout: the whole coefficients less the fields held."""
         if levels is None:
             levels, low = self._levels[c], self._low[c]
         else:
             low = self._held_low(c, levels, False)
-        high = [reconstruct(values[:, :, k], levels[k], False) for k in range(smoothing.SMOOTHED, 64)]
-        held = np.concatenate([low, np.stack(high, axis=2)], axis=2)
-        return (values - held).astype(np.float32) * self._quant[c]
+        out = self._components[c].dequantized_natural.copy()
+        for k in range(64):
+            if k < smoothing.SMOOTHED:
+                held = low[:, :, k]
+            elif levels[k] >= NOT_SENT:
+                continue
+            elif levels[k] == 0:
+                out[ZIGZAG[k]] = 0.0
+                continue
+            else:
+                held = reconstruct(self._coefs[c][:, :, k], levels[k], False)
+            if k >= smoothing.SMOOTHED or held.any():
+                out[ZIGZAG[k]] -= held.T.astype(np.float32) * self._quant[c][k]
+        return out
 
     def _active_after(self, step: Step) -> bool:
         """Whether smoothing is on once `step` is taken (`smoothing.active`, by counting)."""
