@@ -37,6 +37,9 @@ class SearchOptions:
     end-of-block in each block (the byte-cost model prices coefficients one by one).
     finish_cheapest: when some single step brings a scale to its threshold, take the cheapest
     such step rather than the best per byte (which can overshoot: cuts fall at segment ends).
+    default_below_pixels: images with fewer pixels also get the default progression transcoded
+    and verified, and whichever reads less is stored; on 200 photos it read less only below
+    ~20k pixels (by 19-28%) and once by 0.2% at 500x400, so larger images skip it.
     smoothing: model libjpeg-turbo's block smoothing (the decoder that verifies every prefix
     estimates incomplete low coefficients from neighbouring DC values); off, the model sees only
     the bits sent and is up to 3 dB off for DC-only and partly sent low bands.
@@ -57,6 +60,7 @@ class SearchOptions:
     finish_cheapest: bool = True
     walk_margin_db: float = 0.1
     band_bits: float = 2.0
+    default_below_pixels: int = 25_000
 
     def __post_init__(self) -> None:
         if not 1 <= self.c_depth <= 63:
@@ -72,5 +76,7 @@ class SearchOptions:
             raise ValueError(f"max_scans must be 1..{MAX_SCANS}")
         if self.dc_refine_excess < 0 or self.ac_refine_excess < 0:
             raise ValueError("dc_refine_excess and ac_refine_excess must be >= 0")
+        if self.default_below_pixels < 0:
+            raise ValueError("default_below_pixels must be >= 0")
         if self.model_pixels < 1 or self.step_overhead_bytes < 0 or self.band_bits < 0 or self.model_bias <= 0:
             raise ValueError("model_pixels >= 1, step_overhead_bytes, band_bits >= 0, model_bias > 0")

@@ -3,7 +3,9 @@
 greedy (model-scored steps) -> merge (scans, <= max_scans) -> ScanPlan with a hint per scale.
 When the merged script needs more scans than allowed, the greedy runs again with a smaller
 a_depth (fewer refinement steps); if even a_depth 1 does not fit, the default progression is
-used, so no upload ever fails for it.
+used, so no upload ever fails for it. Only on tiny images can the default progression read less
+than a searched plan (every extra scan's header outweighs its data), so only there does the
+plan ask the write path to try it too.
 """
 
 from __future__ import annotations
@@ -30,5 +32,6 @@ def plan_custom(dct: DctImage, color_space: str, target: QualityTarget,
         if len(merged.scans) <= options.max_scans:
             script = ScanScript(merged.scans, len(sampling), sampling)
             last = dict(zip(found.segments, merged.last_scan))  # equal cuts: the same last scan
-            return ScanPlan(script, {s: last[end] for s, end in zip(target.scales, found.ends)})
+            small = dct.width * dct.height < options.default_below_pixels
+            return ScanPlan(script, {s: last[end] for s, end in zip(target.scales, found.ends)}, small)
     return progressive.plan(sampling, color_space)
