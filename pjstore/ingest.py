@@ -88,10 +88,10 @@ def prepare(source: bytes, options: IngestOptions = IngestOptions(), jpegtran: J
     candidates = []
     for name, planner in SCHEMES[options.scheme]:
         plan = planner(source, structure, options.target, jt, options.search)
-        stored = transcode.to_progressive(source, plan.script, kept, jt)
+        stored = transcode.smallest(source, plan, kept, jt, options.search.layout_sample_pixels)
         offsets = offset_map.measure(stored.data, stored.scan_ends, reference, plan.hints)
         cost = (sum(e.offset for e in offsets.entries[:-1]), len(stored.data))
-        candidates.append((cost, name, len(plan.script), offsets, stored.data))
+        candidates.append((cost, name, len(stored.scan_ends), offsets, stored.data))
         if not plan.try_default:
             break  # the search says the default progression cannot read less (ScanPlan.try_default)
     _, name, scans, offsets, blob = min(candidates, key=lambda c: c[0])

@@ -106,9 +106,10 @@ def test_refine_excess_bounds_how_coarse_first_scans_are(jt: Jpegtran) -> None:
     dct = coefficients.read(transcode.to_sequential(src, jt))
     cost = ByteCost([c.coefficients for c in dct.components], 6, 0.0)
     assert cost.refinement_excess(0, 0, 0) == 0.0
-    free = plan_custom(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(a_depth=5))
+    # The remainder's first bits are chosen by measured size, not by the excess bound: sent whole.
+    free = plan_custom(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(a_depth=5, remainder_bits=(0,)))
     strict = plan_custom(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(
-        a_depth=5, dc_refine_excess=0.02, ac_refine_excess=0.02))
+        a_depth=5, dc_refine_excess=0.02, ac_refine_excess=0.02, remainder_bits=(0,)))
     levels = _first_levels(strict.script)
     assert all(cost.refinement_excess(c, k, al) <= 0.02 for (c, k), al in levels.items())
     assert sum(_first_levels(free.script).values()) > sum(levels.values())
@@ -159,3 +160,24 @@ def test_band_bits_avoid_splitting_unsent_runs(jt: Jpegtran) -> None:
     scans = {bits: len(plan_custom(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(band_bits=bits)).script)
              for bits in (0.0, 8.0)}
     assert scans[8.0] < scans[0.0]
+
+
+def test_smallest_layout_is_lossless_and_no_larger_than_any_uniform_choice(jt: Jpegtran) -> None:
+    src = jpeg("astronaut-q85-420")
+    s = parse(src)
+    dct = coefficients.read(transcode.to_sequential(src, jt))
+    plan = plan_custom(dct, s.color_space, TARGETS["psnr32"])
+    meta = metadata.extract(src, s)
+    best = transcode.smallest(src, plan, meta, jt, sample_pixels=10**9)
+    assert len(best.scan_ends) <= 100
+    uniform = [len(transcode.to_progressive(src, plan.layouts.script((b,) * 3), meta, jt).data)
+               for b in plan.layouts.choices]
+    assert len(best.data) <= min(uniform)
+    # The prefix every scale reads is the plan's own: same scans up to the last cut.
+    assert tuple(x.scan for x in best.structure.scans[: plan.layouts.prefix_scans]) == \
+        plan.script.scans[: plan.layouts.prefix_scans]
+    for a, b in zip(dct.components, coefficients.read(best.data).components):
+        np.testing.assert_array_equal(a.coefficients, b.coefficients)
+    cropped = transcode.smallest(src, plan, meta, jt, sample_pixels=20_000)  # chosen on a crop
+    for a, b in zip(dct.components, coefficients.read(cropped.data).components):
+        np.testing.assert_array_equal(a.coefficients, b.coefficients)

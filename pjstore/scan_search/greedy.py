@@ -8,7 +8,7 @@ the coefficients up to the highest one already included plus c_depth (AC only on
 sent). Each candidate is scored by the quality model at the current scale; the best step (by
 quality, or quality per estimated byte) is taken; with finish_cheapest, once a single step can
 reach the threshold, the cheapest such step. Whatever is left after the largest scale
-completes the file losslessly.
+(`remainder`) completes the file losslessly.
 """
 
 from __future__ import annotations
@@ -31,12 +31,15 @@ from pjstore.scan_search.steps import NOT_SENT, Step, first_level, next_step
 
 @dataclass(frozen=True)
 class GreedyResult:
-    """All steps in file order; `ends[i]` steps are what scale i needs (by the model).
-    `segments` are the cut points merging must respect (the scales' ends and the margins')."""
+    """The prefix steps in file order; `ends[i]` steps are what scale i needs (by the model).
+    `segments` are the cut points merging must respect (the scales' ends and the margins').
+    `levels`: each component's coefficients' bit levels after the last step (what `remainder`
+    completes)."""
 
     steps: tuple[Step, ...]
     ends: tuple[int, ...]
     segments: tuple[int, ...]
+    levels: tuple[tuple[int, ...], ...]
 
 
 def candidates(levels: list[list[int]], first: list[list[int]], c_depth: int) -> list[Step]:
@@ -133,16 +136,21 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
         if is_end:
             ends.append(len(steps))
         segments.append(len(steps))
-    steps += remainder(levels)
-    return GreedyResult(tuple(steps), tuple(ends), tuple(segments))
+    return GreedyResult(tuple(steps), tuple(ends), tuple(segments), tuple(map(tuple, levels)))
 
 
-def remainder(levels: list[list[int]]) -> list[Step]:
-    """The steps that complete every coefficient: unsent ones in one full-precision first scan,
-    partly sent ones refined bit by bit (higher bits first, so merging can band them)."""
-    out = [Step(c, k, 0, 0) for c, comp in enumerate(levels) for k in range(64) if comp[k] >= NOT_SENT]
-    top = max((lv for comp in levels for lv in comp if lv < NOT_SENT), default=0)
+def remainder(levels, first_al: tuple[int, ...] | None = None) -> list[Step]:
+    """The steps that complete every coefficient: component c's unsent AC ones in a first scan
+    at bit first_al[c] (default 0; unsent DC at full precision), then everything partly sent
+    refined bit by bit, higher bits first, so merging can band them: an unsent run first sent
+    at the level its neighbours were left at joins their refinement scans."""
+    first_al = first_al or (0,) * len(levels)
+    out = [Step(c, k, 0, first_al[c] if k else 0) for c, comp in enumerate(levels) for k in range(64)
+           if comp[k] >= NOT_SENT]
+    left = [[(first_al[c] if k else 0) if lv >= NOT_SENT else lv for k, lv in enumerate(comp)]
+            for c, comp in enumerate(levels)]
+    top = max((lv for comp in left for lv in comp), default=0)
     for level in range(top, 0, -1):
-        out += [Step(c, k, level, level - 1) for c, comp in enumerate(levels)
-                for k in range(64) if level <= comp[k] < NOT_SENT]
+        out += [Step(c, k, level, level - 1) for c, comp in enumerate(left)
+                for k in range(64) if level <= comp[k]]
     return out

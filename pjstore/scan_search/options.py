@@ -37,6 +37,14 @@ class SearchOptions:
     end-of-block in each block (the byte-cost model prices coefficients one by one).
     finish_cheapest: when some single step brings a scale to its threshold, take the cheapest
     such step rather than the best per byte (which can overshoot: cuts fall at segment ends).
+    remainder_bits: the bits at which the remainder (what no scale's prefix needs) may first send
+    each component's AC coefficients that no prefix touched (they are refined from there with the
+    partly sent ones); the write path encodes each and keeps per component the smallest, the
+    first being the plan's own script. Successive approximation codes sparse high frequencies
+    smaller than one full-precision scan: on 20 photos, 0.992 of the source stored at bit 0
+    against 0.954 at bit 3 for every image.
+    layout_sample_pixels: above this size the layouts are compared on a central lossless crop of
+    about this many pixels, not on the whole image.
     default_below_pixels: images with fewer pixels also get the default progression transcoded
     and verified, and whichever reads less is stored; on 200 photos it read less only below
     ~20k pixels (by 19-28%) and once by 0.2% at 500x400, so larger images skip it.
@@ -61,6 +69,8 @@ class SearchOptions:
     walk_margin_db: float = 0.1
     band_bits: float = 2.0
     default_below_pixels: int = 25_000
+    remainder_bits: tuple[int, ...] = (3, 2, 1, 0)
+    layout_sample_pixels: int = 1 << 20
 
     def __post_init__(self) -> None:
         if not 1 <= self.c_depth <= 63:
@@ -76,6 +86,10 @@ class SearchOptions:
             raise ValueError(f"max_scans must be 1..{MAX_SCANS}")
         if self.dc_refine_excess < 0 or self.ac_refine_excess < 0:
             raise ValueError("dc_refine_excess and ac_refine_excess must be >= 0")
+        if not self.remainder_bits or any(not 0 <= b <= MAX_AL for b in self.remainder_bits):
+            raise ValueError(f"remainder_bits: one or more bits, each 0..{MAX_AL}")
+        if self.layout_sample_pixels < 1:
+            raise ValueError("layout_sample_pixels must be >= 1")
         if self.default_below_pixels < 0:
             raise ValueError("default_below_pixels must be >= 0")
         if self.model_pixels < 1 or self.step_overhead_bytes < 0 or self.band_bits < 0 or self.model_bias <= 0:

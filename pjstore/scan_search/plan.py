@@ -6,6 +6,7 @@ worth transcoding and verifying too."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from pjstore.encoder.scan import ScanScript
 
@@ -17,6 +18,9 @@ class ScanPlan:
     # Whether the default progression may read less than this plan, so the write path should
     # transcode and verify it as well (SearchOptions.default_below_pixels).
     try_default: bool = False
+    # search.Layouts: scripts with the same prefix whose remainders the write path may compare
+    # by size (None: `script` is the only layout).
+    layouts: Any = None
 
     def __post_init__(self) -> None:
         for scale, index in self.hints.items():
