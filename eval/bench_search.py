@@ -185,7 +185,7 @@ def main() -> None:
             part = [r for r in rows if r["corpus"] == root.name and r["half"] == h]
             if part:
                 images = sum(r["scheme"] == "progressive" for r in part)
-                print(f"\n{root.name} / {h} ({images} images, {sum(r["mp"] for r in part) / len(schemes):.1f} MP)")
+                print(f"\n{root.name} / {h} ({images} images, {sum(r['mp'] for r in part) / len(schemes):.1f} MP)")
                 print("\n".join(summarize(part, schemes, target.scales)))
     args.csv.parent.mkdir(parents=True, exist_ok=True)
     keys = sorted({k for r in rows for k in r}, key=lambda k: (k != "scheme", k != "image", k))
