@@ -41,11 +41,11 @@ class ComponentCoefficients:
 
     @cached_property
     def dequantized_natural(self) -> np.ndarray:
-        """(64, blocks_x, blocks_y) float32: every dequantized field in natural (row-major 8x8)
-        order, each transposed: the layout in which the resize model images all fields at once
-        without copying (resize_basis.ResizedBasis.image_all). Made once per image."""
-        out = np.empty((64, self.coefficients.shape[1], self.coefficients.shape[0]), np.float32)
-        out[ZIGZAG] = (self.coefficients.astype(np.float32) * self.quant.astype(np.float32)).transpose(2, 1, 0)
+        """(blocks_y, 64, blocks_x) float32: every dequantized field in natural (row-major 8x8)
+        order, a block row at a time: the layout in which the resize model images all fields at
+        once without copying (resize_basis.ResizedBasis.image_all). Made once per image."""
+        out = np.empty((self.coefficients.shape[0], 64, self.coefficients.shape[1]), np.float32)
+        out[:, ZIGZAG] = (self.coefficients * self.quant.astype(np.float32)).transpose(0, 2, 1)
         return out
 
 

@@ -26,7 +26,7 @@ from pjstore.scan_search.model import QualityModel
 from pjstore.scan_search.options import SearchOptions
 from pjstore.scan_search.resize_basis import ResizedBasis
 from pjstore.scan_search.smoothing import LowFields
-from pjstore.scan_search.steps import NOT_SENT, Step, first_level, next_step
+from pjstore.scan_search.steps import NOT_SENT, Step, first_levels, next_step
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,19 @@ def _splits(levels: list[int], step: Step) -> int:
     return int(1 < step.k < 63 and levels[step.k - 1] >= NOT_SENT and levels[step.k + 1] >= NOT_SENT)
 
 
+def _scan_key(step: Step) -> tuple:
+    return ("dc", step.ah, step.al) if step.is_dc else (step.component, step.ah, step.al, step.k)
+
+
+def _joins(open_scans: set[tuple], step: Step) -> bool:
+    """Whether merging can put `step` into a scan the current segment already has: a DC step
+    with the same bits, an AC step next to one of its component's with the same bits."""
+    if step.is_dc:
+        return _scan_key(step) in open_scans
+    c, ah, al, k = _scan_key(step)
+    return (c, ah, al, k - 1) in open_scans or (c, ah, al, k + 1) in open_scans
+
+
 def _finishing(model: QualityModel, gains: np.ndarray, metric: str, threshold: float,
                bias: float) -> np.ndarray:
     """Which candidates alone would bring the model to the threshold (PSNR only)."""
@@ -85,8 +98,7 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
     coefs = [c.coefficients for c in dct.components]
     levels = [[NOT_SENT] * 64 for _ in coefs]
     dc_depth = options.dc_a_depth or options.a_depth
-    first = [[first_level(cf[:, :, k], dc_depth if k == 0 else options.a_depth, k == 0) for k in range(64)]
-             for cf in coefs]
+    first = [first_levels(cf, options.a_depth, dc_depth) for cf in coefs]
     cost = ByteCost(coefs, max(dc_depth, options.a_depth), options.step_overhead_bytes)
     for c, comp in enumerate(first):
         for k in range(64):
@@ -108,6 +120,7 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
         if margin > 0:
             goals.append((scale, threshold + margin, False))
     model = None
+    open_scans: set[tuple] = set()  # _scan_key of the current segment's steps
     for scale, threshold, is_end in goals:
         if model is None or model.basis.scale != scale:  # a margin goes on with its scale's model
             basis = ResizedBasis.build(dct, color_space, scale, options.model_pixels)
@@ -121,6 +134,8 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
             if options.band_bits:
                 band_bytes = [options.band_bits * blocks[s.component] / 8 for s in cands]
                 sizes += [b * _splits(levels[s.component], s) for b, s in zip(band_bytes, cands)]
+            if options.scan_overhead_bytes:
+                sizes += [options.scan_overhead_bytes * (not _joins(open_scans, s)) for s in cands]
             finishing = _finishing(model, gains, target.metric, threshold, options.model_bias)
             if options.finish_cheapest and finishing.any():
                 # One step reaches the threshold: the cheapest such step, not a larger one that
@@ -133,9 +148,11 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
             model.apply(best)
             levels[best.component][best.k] = best.al
             steps.append(best)
+            open_scans.add(_scan_key(best))
         if is_end:
             ends.append(len(steps))
         segments.append(len(steps))
+        open_scans.clear()  # merging never crosses a segment's end
     return GreedyResult(tuple(steps), tuple(ends), tuple(segments), tuple(map(tuple, levels)))
 
 

@@ -76,12 +76,12 @@ class QualityModel:
             elif levels[k] >= NOT_SENT:
                 continue
             elif levels[k] == 0:
-                out[ZIGZAG[k]] = 0.0
+                out[:, ZIGZAG[k]] = 0.0
                 continue
             else:
                 held = reconstruct(self._coefs[c][:, :, k], levels[k], False)
             if k >= smoothing.SMOOTHED or held.any():
-                out[ZIGZAG[k]] -= held.T.astype(np.float32) * self._quant[c][k]
+                out[:, ZIGZAG[k]] -= held.astype(np.float32) * self._quant[c][k]
         return out
 
     def _active_after(self, step: Step) -> bool:

@@ -45,6 +45,8 @@ class SearchOptions:
     against 0.954 at bit 3 for every image.
     layout_sample_pixels: above this size the layouts are compared on a central lossless crop of
     about this many pixels, not on the whole image.
+    scan_overhead_bytes: charged to a step that merging cannot put into a scan its segment
+    already has (a scan's header and its own Huffman tables).
     default_below_pixels: images with fewer pixels also get the default progression transcoded
     and verified, and whichever reads less is stored; on 200 photos it read less only below
     ~20k pixels (by 19-28%) and once by 0.2% at 500x400, so larger images skip it.
@@ -69,6 +71,7 @@ class SearchOptions:
     walk_margin_db: float = 0.1
     band_bits: float = 2.0
     default_below_pixels: int = 25_000
+    scan_overhead_bytes: float = 0.0
     remainder_bits: tuple[int, ...] = (3, 2, 1, 0)
     layout_sample_pixels: int = 1 << 20
 
@@ -92,5 +95,7 @@ class SearchOptions:
             raise ValueError("layout_sample_pixels must be >= 1")
         if self.default_below_pixels < 0:
             raise ValueError("default_below_pixels must be >= 0")
+        if self.scan_overhead_bytes < 0:
+            raise ValueError("scan_overhead_bytes must be >= 0")
         if self.model_pixels < 1 or self.step_overhead_bytes < 0 or self.band_bits < 0 or self.model_bias <= 0:
             raise ValueError("model_pixels >= 1, step_overhead_bytes, band_bits >= 0, model_bias > 0")

@@ -157,15 +157,15 @@ class ResizedBasis:
         return cls(scale, tuple(rows), tuple(cols), to_rgb, (len(pick_r), len(pick_c)))
 
     def image_all(self, component: int, fields: np.ndarray) -> np.ndarray:
-        """The flattened sampled image of all 64 fields at once, given as (64, blocks_x,
-        blocks_y) in natural order (ComponentCoefficients.dequantized_natural's layout): per
-        vertical frequency u, one product with the 8 column maps side by side."""
-        bx, by = fields.shape[1:]
+        """The flattened sampled image of all 64 fields at once, given as (blocks_y, 64,
+        blocks_x) in natural order (ComponentCoefficients.dequantized_natural's layout): per
+        vertical frequency u, the 8 fields side by side against the 8 column maps side by side."""
+        by, _, bx = fields.shape
         cols = self._cols_side_by_side[component]
         out = np.zeros(self.shape)
         for u in range(8):
-            stacked = fields[8 * u : 8 * u + 8].reshape(8 * bx, by)
-            out += np.asarray(self.rows[component][u] @ np.asarray(cols @ stacked).T)
+            beside = fields[:, 8 * u : 8 * u + 8].reshape(by, 8 * bx)
+            out += np.asarray(cols @ np.asarray(self.rows[component][u] @ beside).T).T
         return out.ravel()
 
     @cached_property
