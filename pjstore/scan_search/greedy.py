@@ -98,7 +98,8 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
     coefs = [c.coefficients for c in dct.components]
     levels = [[NOT_SENT] * 64 for _ in coefs]
     dc_depth = options.dc_a_depth or options.a_depth
-    first = [first_levels(cf, options.a_depth, dc_depth) for cf in coefs]
+    ac_depth = [options.a_depth] + [options.chroma_a_depth or options.a_depth] * (len(coefs) - 1)
+    first = [first_levels(cf, min(depth, options.a_depth), dc_depth) for cf, depth in zip(coefs, ac_depth)]
     cost = ByteCost(coefs, max(dc_depth, options.a_depth), options.step_overhead_bytes)
     for c, comp in enumerate(first):
         for k in range(64):

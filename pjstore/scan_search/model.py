@@ -58,8 +58,8 @@ class QualityModel:
         """Sampled image of a change (quantized units) to component c's low fields."""
         image = np.zeros(self.basis.pixels)
         for j in range(smoothing.SMOOTHED):
-            if change[:, :, j].any():
-                image += self.basis.image(c, j, change[:, :, j].astype(np.float32) * self._quant[c][j])
+            if change[j].any():
+                image += self.basis.image(c, j, change[j].astype(np.float32) * self._quant[c][j])
         return image
 
     def _error_fields(self, c: int, levels: list[int] | None = None) -> np.ndarray:
@@ -72,7 +72,7 @@ class QualityModel:
         out = self._components[c].dequantized_natural.copy()
         for k in range(64):
             if k < smoothing.SMOOTHED:
-                held = low[:, :, k]
+                held = low[k]
             elif levels[k] >= NOT_SENT:
                 continue
             elif levels[k] == 0:
@@ -126,7 +126,7 @@ class QualityModel:
             else:
                 levels = list(self._levels[c])
                 levels[k] = step.al
-                change = self._low[c][:, :, k] - self._lows[c].field(k, levels, after)
+                change = self._low[c][k] - self._lows[c].field(k, levels, after)
             return {c: self.basis.image(c, k, change.astype(np.float32) * self._quant[c][k])}
         if after == self._active and k:
             # The component's first low AC: smoothing switches to the formulas without DC for

@@ -45,6 +45,8 @@ class SearchOptions:
     against 0.954 at bit 3 for every image.
     layout_sample_pixels: above this size the layouts are compared on a central lossless crop of
     about this many pixels, not on the whole image.
+    chroma_a_depth: approximation depth of the AC coefficients of every component after the
+    first (None: a_depth; never above it, so lowering a_depth to fit the scan limit lowers both).
     scan_overhead_bytes: charged to a step that merging cannot put into a scan its segment
     already has (a scan's header and its own Huffman tables).
     default_below_pixels: images with fewer pixels also get the default progression transcoded
@@ -71,6 +73,7 @@ class SearchOptions:
     walk_margin_db: float = 0.1
     band_bits: float = 2.0
     default_below_pixels: int = 25_000
+    chroma_a_depth: int | None = None
     scan_overhead_bytes: float = 0.0
     remainder_bits: tuple[int, ...] = (3, 2, 1, 0)
     layout_sample_pixels: int = 1 << 20
@@ -95,6 +98,8 @@ class SearchOptions:
             raise ValueError("layout_sample_pixels must be >= 1")
         if self.default_below_pixels < 0:
             raise ValueError("default_below_pixels must be >= 0")
+        if self.chroma_a_depth is not None and not 1 <= self.chroma_a_depth <= MAX_AL + 1:
+            raise ValueError(f"chroma_a_depth must be 1..{MAX_AL + 1}")
         if self.scan_overhead_bytes < 0:
             raise ValueError("scan_overhead_bytes must be >= 0")
         if self.model_pixels < 1 or self.step_overhead_bytes < 0 or self.band_bits < 0 or self.model_bias <= 0:

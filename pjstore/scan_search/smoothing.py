@@ -93,9 +93,10 @@ class LowFields:
         return self._estimates[key]
 
     def held(self, levels: list[int], smooth: bool, formulas: bool | None = None) -> np.ndarray:
-        """blocks_y x blocks_x x 10 in quantized units, given each coefficient's bit level;
-        `smooth` from `active`; `formulas`: the DC-replacing ones (None: as `levels` imply)."""
-        return np.stack([self.field(k, levels, smooth, formulas) for k in range(SMOOTHED)], axis=2)
+        """10 x blocks_y x blocks_x (field by field) in quantized units, given each coefficient's
+        bit level; `smooth` from `active`; `formulas`: the DC-replacing ones (None: as `levels`
+        imply)."""
+        return np.stack([self.field(k, levels, smooth, formulas) for k in range(SMOOTHED)])
 
     def field(self, k: int, levels: list[int], smooth: bool, formulas: bool | None = None) -> np.ndarray:
         """One coefficient (zigzag k < 10) of `held`."""
