@@ -14,7 +14,7 @@ coefficients are first sent, and the write path keeps the smallest (encoder.tran
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from pjstore.encoder.coefficients import DctImage
 from pjstore.encoder.scan import Scan, ScanScript
@@ -39,9 +39,13 @@ class Layouts:
     prefix_scans: int
     max_scans: int
 
+    _merged: dict = field(default_factory=dict, compare=False, repr=False)  # bits -> scans
+
     def scans(self, bits: tuple[int, ...]) -> tuple[Scan, ...]:
-        steps = self.found.steps + tuple(greedy.remainder(self.found.levels, bits))
-        return merge(steps, self.found.segments, self.sampling).scans
+        if bits not in self._merged:
+            steps = self.found.steps + tuple(greedy.remainder(self.found.levels, bits))
+            self._merged[bits] = merge(steps, self.found.segments, self.sampling).scans
+        return self._merged[bits]
 
     def fits(self, bits: tuple[int, ...]) -> bool:
         return len(self.scans(bits)) <= self.max_scans
@@ -62,7 +66,7 @@ def plan_custom(dct: DctImage, color_space: str, target: QualityTarget,
         layouts = Layouts(found, sampling, (), len(prefix.scans), options.max_scans)
         fits = [b for b in options.remainder_bits if layouts.fits((b,) * len(sampling))]
         if fits:
-            layouts = replace(layouts, choices=tuple(fits))
+            layouts = replace(layouts, choices=tuple(fits), _merged=layouts._merged)
             last = dict(zip(found.segments, prefix.last_scan))  # equal cuts: the same last scan
             hints = {s: last[end] for s, end in zip(target.scales, found.ends)}
             return ScanPlan(layouts.script((fits[0],) * len(sampling)), hints, small, layouts)
