@@ -36,11 +36,6 @@ class ComponentCoefficients:
     v: int
 
     @cached_property
-    def wide(self) -> np.ndarray:
-        """The coefficients as int32 (arithmetic on them cannot overflow), made once per image."""
-        return self.coefficients.astype(np.int32)
-
-    @cached_property
     def dequantized_natural(self) -> np.ndarray:
         """(blocks_y, 64, blocks_x) float32: every dequantized field in natural (row-major 8x8)
         order, a block row at a time: the layout in which the resize model images all fields at

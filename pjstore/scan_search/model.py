@@ -32,7 +32,7 @@ class QualityModel:
                  lows: list[smoothing.LowFields] | None = None):
         self.basis = basis
         self._components = dct.components
-        self._coefs = [c.wide for c in dct.components]
+        self._coefs = [c.coefficients for c in dct.components]  # reconstructing never grows a value
         self._quant = [c.quant.astype(np.float32) for c in dct.components]
         self._levels = [list(lv) for lv in levels]
         self._smooth = smooth and smoothing.possible([c.quant for c in dct.components])
@@ -69,19 +69,18 @@ class QualityModel:
             levels, low = self._levels[c], self._low[c]
         else:
             low = self._held_low(c, levels, False)
-        out = self._components[c].dequantized_natural.copy()
-        for k in range(64):
-            if k < smoothing.SMOOTHED:
-                held = low[k]
-            elif levels[k] >= NOT_SENT:
-                continue
-            elif levels[k] == 0:
-                out[:, ZIGZAG[k]] = 0.0
-                continue
-            else:
-                held = reconstruct(self._coefs[c][:, :, k], levels[k], False)
-            if k >= smoothing.SMOOTHED or held.any():
-                out[:, ZIGZAG[k]] -= held.astype(np.float32) * self._quant[c][k]
+        whole = self._components[c].dequantized_natural
+        held = {k: low[k] for k in range(smoothing.SMOOTHED) if low[k].any()}
+        held.update((k, reconstruct(self._coefs[c][:, :, k], levels[k], False))
+                    for k in range(smoothing.SMOOTHED, 64) if 0 < levels[k] < NOT_SENT)
+        complete = [k for k in range(smoothing.SMOOTHED, 64) if levels[k] == 0]
+        if not held and not complete:
+            return whole  # nothing held: no copy (read only)
+        out = whole.copy()
+        for k in complete:
+            out[:, ZIGZAG[k]] = 0.0
+        for k, values in held.items():
+            out[:, ZIGZAG[k]] -= values.astype(np.float32) * self._quant[c][k]
         return out
 
     def _active_after(self, step: Step) -> bool:
