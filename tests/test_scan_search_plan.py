@@ -121,8 +121,8 @@ def test_finish_cheapest_ends_each_scale_with_the_cheapest_finishing_step(jt: Jp
     dct = coefficients.read(transcode.to_sequential(jpeg("astronaut-q85-420"), jt))
     target = TARGETS["psnr32"]
     # Alone: no other adjustment of first levels or step sizes, no margin segments.
-    options = SearchOptions(a_depth=3, dc_refine_excess=math.inf, band_bits=0.0, margin_db=0.0,
-                            walk_margin_db=0.0, finish_cheapest=True)
+    options = SearchOptions(a_depth=3, chroma_a_depth=None, dc_refine_excess=math.inf, band_bits=0.0,
+                            margin_db=0.0, walk_margin_db=0.0, finish_cheapest=True)
     found = greedy.run(dct, "YCbCr", target, options)
     cost = ByteCost([c.coefficients for c in dct.components], 6, options.step_overhead_bytes)
     first = [[first_level(c.coefficients[:, :, k], 6 if k == 0 else 3, k == 0) for k in range(64)]
@@ -181,3 +181,11 @@ def test_smallest_layout_is_lossless_and_no_larger_than_any_uniform_choice(jt: J
     cropped = transcode.smallest(src, plan, meta, jt, sample_pixels=20_000)  # chosen on a crop
     for a, b in zip(dct.components, coefficients.read(cropped.data).components):
         np.testing.assert_array_equal(a.coefficients, b.coefficients)
+
+
+def test_chroma_a_depth_bounds_chroma_first_scans_only(jt: Jpegtran) -> None:
+    dct = coefficients.read(transcode.to_sequential(jpeg("astronaut-q85-420"), jt))
+    plan = plan_custom(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(chroma_a_depth=2, remainder_bits=(0,)))
+    levels = _first_levels(plan.script)
+    assert all(al <= 1 for (c, k), al in levels.items() if c and k)
+    assert max(al for (c, k), al in levels.items() if k and not c) == 3  # luma keeps a_depth 4
