@@ -45,15 +45,15 @@ class Jpegtran:
         """Locate jpegtran and check it accepts ``-scans``; raise ToolError saying how to fix it."""
         return Jpegtran(_locate(), timeout)
 
-    def transcode(self, data: bytes, scan_script: str | None = None, *,
+    def transcode(self, data: bytes, scan_script: str | None = None, *, strict: bool = True,
                   crop: tuple[int, int, int, int] | None = None) -> bytes:
         """Losslessly transcode `data` (a JPEG) with ``-copy none -optimize``.
 
         With `scan_script` (jpegtran ``-scans`` syntax) the output is progressive with those scans;
         without, it is a sequential Huffman-optimized file. `crop` (width, height, x, y) keeps only
-        that region (``-crop``; jpegtran moves x, y down to the iMCU grid). A warning about the
-        input (corrupt or truncated entropy data) is an error, because the coefficients jpegtran
-        would write are no longer the source's.
+        that region (``-crop``; jpegtran moves x, y down to the iMCU grid). In `strict` mode a
+        warning about the input (corrupt or truncated entropy data) is an error, because the
+        coefficients jpegtran would write are no longer the source's.
         """
         args = [self.path, "-copy", "none", "-optimize"]
         if crop is not None:
@@ -69,8 +69,8 @@ class Jpegtran:
             except subprocess.TimeoutExpired:
                 raise ToolError(f"jpegtran did not finish within {self.timeout:.0f} s") from None
         stderr = proc.stderr.decode("utf-8", "replace").strip()
-        # jpegtran exits 1 on an error and 2 after a warning about the input: both refuse it.
-        if proc.returncode == 0:
+        # libjpeg's cjpeg/jpegtran exit 1 on error and 2 when warnings were issued.
+        if proc.returncode == 0 or (proc.returncode == 2 and not strict and proc.stdout):
             return proc.stdout
         raise _input_error(stderr, proc.returncode)
 
