@@ -189,3 +189,12 @@ def test_chroma_a_depth_bounds_chroma_first_scans_only(jt: Jpegtran) -> None:
     levels = _first_levels(plan.script)
     assert all(al <= 1 for (c, k), al in levels.items() if c and k)
     assert max(al for (c, k), al in levels.items() if k and not c) == 3  # luma keeps a_depth 4
+
+
+def test_default_progression_is_tried_only_below_default_below_pixels(jt: Jpegtran) -> None:
+    dct = coefficients.read(transcode.to_sequential(jpeg("odd-size-q80-420"), jt))  # 217x161
+    pixels = dct.width * dct.height
+    tried = plan_custom(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(default_below_pixels=pixels + 1))
+    skipped = plan_custom(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(default_below_pixels=pixels))
+    assert tried.try_default and not skipped.try_default
+    assert tried.script == skipped.script
