@@ -1,9 +1,10 @@
 """The dissertation's greedy (HotStorage 2017, chapter 4): add one coefficient approximation at a
 time until the smallest scale meets its threshold, then the next scale, and so on.
 
-Per component, a coefficient first enters at bit a_depth - 1 (lower when its values have no
-bits that high, or when refining it from there would cost too much more than sending it whole:
-dc_refine_excess, ac_refine_excess) and later steps refine it one bit down to 0. Candidates are
+Per component, a coefficient first enters at bit a_depth - 1 (dc_a_depth, chroma_a_depth; lower
+when its values have no bits that high, or when refining it from there would cost too much more
+than sending it whole: dc_refine_excess or large_dc_refine_excess, ac_refine_excess) and later
+steps refine it one bit down to 0. Candidates are
 the coefficients up to the highest one already included plus c_depth (AC only once the component's DC has been
 sent). Each candidate is scored by the quality model at the current scale; the best step (by
 quality, or quality per estimated byte) is taken; with finish_cheapest, once a single step can
@@ -101,9 +102,11 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
     ac_depth = [options.a_depth] + [options.chroma_a_depth or options.a_depth] * (len(coefs) - 1)
     first = [first_levels(cf, min(depth, options.a_depth), dc_depth) for cf, depth in zip(coefs, ac_depth)]
     cost = ByteCost(coefs, max(dc_depth, options.a_depth), options.step_overhead_bytes)
+    large = dct.width * dct.height >= options.large_pixels
+    dc_excess = options.large_dc_refine_excess if large else options.dc_refine_excess
     for c, comp in enumerate(first):
         for k in range(64):
-            allowed = options.ac_refine_excess if k else options.dc_refine_excess
+            allowed = options.ac_refine_excess if k else dc_excess
             while comp[k] > 0 and cost.refinement_excess(c, k, comp[k]) > allowed:
                 comp[k] -= 1
     lows = [LowFields(c.coefficients, c.quant) for c in dct.components]
