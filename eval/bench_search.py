@@ -1,56 +1,60 @@
-"""Benchmark of the tuned scan search against the progressive and static schemes.
+"""Benchmark of the tuned scan search against the progressive, static and mozjpeg schemes.
 
-    python eval/bench_search.py /work/shared/corpus/photos --limit 40 \
-        --variant perbyte: --variant psnr:objective=quality --csv eval/out/search.csv
+    python eval/bench_search.py /work/shared/corpus/photos /work/shared/corpus/hires \
+        [--every 4] [--variant name:key=value,...] [--csv eval/out/bench_search.csv]
 
-For every image, ONE run measures:
-  custom      the ingest pipeline (`pjstore.ingest.prepare`: search, transcode, offsets verified
-              by real decode, the default plan kept where it reads less), timed end to end on
-              one core; the CSV's `plan` column says which plan was stored;
-  progressive libjpeg's default progression, offsets by real decode;
+Every image goes through every scheme in ONE run, each write in a fresh forked process, so its
+CPU time (its own and jpegtran's) and peak RSS are that upload's alone:
+  custom      `pjstore.ingest.prepare`, scheme custom: everything an upload costs (parse, search,
+              transcode, offsets verified by real decode); the CSV's `plan` column says which
+              plan was stored;
+  progressive `prepare`, scheme progressive (libjpeg's default progression), the reference;
+  mozjpeg     mozjpeg-lossless-optimization's `optimize` (its progressive scans, chosen for size
+              alone); its offsets measured afterwards under the same contract, by real decode
+              (the write CPU counts `optimize` only);
   static      source + a pre-resized baseline JPEG per scale at the lowest Pillow quality that
-              meets the threshold (what the static scheme would have to store and read).
-Read fraction = prefix bytes / source bytes. Ratios are custom / progressive.
+              meets the threshold (what the static scheme stores and reads; not timed).
+Each corpus is split in two halves by the SHA-256 of the file name (`half`): defaults are chosen
+on "tune" and must hold on "test". Printed per corpus and half, as totals over the images:
+stored / source, read / source per scale and its ratio to progressive, write CPU per image and
+per megapixel (median), peak RSS (median / max).
 """
 
 from __future__ import annotations
 
 import os
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the target is stated; before numpy
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one core, as the targets are stated; before numpy
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import ast  # noqa: E402
 import csv  # noqa: E402
+import hashlib  # noqa: E402
+import multiprocessing  # noqa: E402
+import resource  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor  # noqa: E402
 from dataclasses import fields, replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pjstore import corpus  # noqa: E402
+from pjstore.encoder.structure import parse  # noqa: E402
 from pjstore.evaluation.static_copies import icc_profile, make_copies  # noqa: E402
 from pjstore.ingest import IngestOptions, prepare  # noqa: E402
-from pjstore.offset_map import OffsetMap  # noqa: E402
-from pjstore.record import ImageRecord  # noqa: E402
+from pjstore.offset_map import measure  # noqa: E402
 from pjstore.quality.contract import QualityTarget, Reference  # noqa: E402
 from pjstore.scan_search.options import SearchOptions  # noqa: E402
 
-
-def ingest_with(src: bytes, options: IngestOptions) -> tuple[ImageRecord, bytes]:
-    """Exactly what the write path does for one upload (search, transcode, verified offsets)."""
-    prepared = prepare(src, options)
-    return prepared.record, prepared.blob
+HALVES = ("tune", "test")
 
 
-def static_sizes(src: bytes, target: QualityTarget) -> list[tuple[int, float]]:
-    """Per scale: (bytes, score) of the static scheme's pre-resized copy (pjstore.evaluation)."""
-    copies = make_copies(Reference.from_source(src, target), icc_profile(src))
-    return [(len(c.data), c.score) for c in copies]
+def half(path: Path) -> str:
+    """The image's half of its corpus: fixed by its file name alone, so any run agrees."""
+    return HALVES[hashlib.sha256(path.name.encode()).digest()[0] & 1]
 
 
 def parse_variant(text: str) -> tuple[str, SearchOptions]:
@@ -58,7 +62,7 @@ def parse_variant(text: str) -> tuple[str, SearchOptions]:
     name, _, spec = text.partition(":")
     known = {f.name for f in fields(SearchOptions)}
     opts = {}
-    for item in filter(None, spec.split(",")):
+    for item in filter(None, spec.split(";" if ";" in spec else ",")):
         key, _, value = item.partition("=")
         if key not in known:
             raise SystemExit(f"unknown option {key!r}; one of {sorted(known)}")
@@ -69,94 +73,126 @@ def parse_variant(text: str) -> tuple[str, SearchOptions]:
     return name or "custom", replace(SearchOptions(), **opts)
 
 
-def summarize(name: str, rows: list[dict], scales, prog_rows: list[dict] | None) -> list[str]:
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _write(job: tuple) -> dict:
+    """One scheme's write of one image, in a fresh process: sizes, reads, CPU, peak RSS."""
+    scheme, src, target, search = job
+    start = _cpu()
+    if scheme == "mozjpeg":
+        import mozjpeg_lossless_optimization
+
+        blob = mozjpeg_lossless_optimization.optimize(src)
+        cpu = _cpu() - start
+        offsets = measure(blob, parse(blob).scan_ends, Reference.from_source(src, target))
+        stored, plan = len(blob), "mozjpeg"
+    else:
+        record = prepare(src, IngestOptions(scheme, target, search=search)).record
+        cpu = _cpu() - start
+        offsets, stored, plan = record.offsets, record.stored_bytes, record.scheme
+    row = {"stored": stored, "plan": plan, "cpu": cpu,
+           "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    for s in target.scales:
+        e = offsets.entry(s)
+        row[f"read{s}"], row[f"score{s}"] = e.offset, e.score
+    return row
+
+
+def _static(src: bytes, target: QualityTarget) -> dict:
+    copies = make_copies(Reference.from_source(src, target), icc_profile(src))
+    row = {"stored": len(src) + sum(len(c.data) for c in copies), "plan": "static"}
+    for s, c in zip(target.scales, copies):
+        row[f"read{s}"], row[f"score{s}"] = len(c.data), c.score
+    return row
+
+
+def in_fresh_process(job: tuple) -> dict:
+    """Forked (cheap: the imports are inherited), a new process per job, so ru_maxrss is its own."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as ex:
+        return ex.submit(_write, job).result()
+
+
+def summarize(rows: list[dict], schemes: list[str], scales) -> list[str]:
+    """One line per scheme: totals over `rows` (one corpus half), ratios to progressive."""
     lines = []
-    src = np.array([r["source"] for r in rows], float)
-    cols = [name]
-    for s in scales:
-        read = np.array([r[f"read{s}"] for r in rows]) / src
-        score = np.array([r[f"score{s}"] for r in rows])
-        ratio = ""
-        if prog_rows is not None:
-            pread = np.array([r[f"read{s}"] for r in prog_rows]) / src
-            ratio = f" ({read.mean() / pread.mean():.2f}x)"
-        cols.append(f"{read.mean():.4f}{ratio} psnr {score.mean():.1f}/{score.min():.2f}")
-    stored = np.array([r["stored"] for r in rows]) / src
-    cols.append(f"stored {stored.mean():.3f}")
-    if "scans" in rows[0]:
-        cols.append(f"scans {np.mean([r['scans'] for r in rows]):.1f}")
-    if "seconds" in rows[0]:
-        t = sorted(r["seconds"] for r in rows)
-        cols.append(f"time med {statistics.median(t):.3f}s p95 {t[int(0.95 * (len(t) - 1))]:.3f}s")
-    lines.append(" | ".join(cols))
+    by = {s: [r for r in rows if r["scheme"] == s] for s in schemes}
+    base = by["progressive"]
+    src = sum(r["source"] for r in base)
+    for scheme in schemes:
+        rs = by[scheme]
+        if not rs:
+            continue
+        cols = [f"{scheme:12s}", f"stored {sum(r['stored'] for r in rs) / src:.4f}"
+                f" ({sum(r['stored'] for r in rs) / sum(r['stored'] for r in base):.3f}x)"]
+        for s in scales:
+            read = sum(r[f"read{s}"] for r in rs)
+            ratio = read / sum(r[f"read{s}"] for r in base)
+            cols.append(f"@{s} {read / src:.4f} ({ratio:.2f}x) min {min(r[f'score{s}'] for r in rs):.2f}")
+        if "cpu" in rs[0]:
+            cols.append(f"cpu/img med {statistics.median(r['cpu'] for r in rs):.3f}s"
+                        f" s/MP med {statistics.median(r['cpu'] / r['mp'] for r in rs):.3f}"
+                        f" rss med {statistics.median(r['rss_mb'] for r in rs):.0f}"
+                        f" max {max(r['rss_mb'] for r in rs):.0f} MB")
+        lines.append(" | ".join(cols))
     return lines
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("corpus", type=Path)
-    ap.add_argument("--limit", type=int, default=0, help="first N images (0 = all)")
+    ap.add_argument("corpus", type=Path, nargs="+")
+    ap.add_argument("--every", type=int, default=1, help="every Nth image of each corpus (subsets)")
+    ap.add_argument("--half", choices=HALVES, help="only this half")
     ap.add_argument("--variant", action="append", default=[],
-                    help="name:key=value,... over SearchOptions fields (repeatable)")
+                    help="name:key=value,... over SearchOptions fields (repeatable; ';' separates "
+                         "items when a value holds a comma)")
     ap.add_argument("--threshold", type=float, default=32.0)
     ap.add_argument("--no-static", action="store_true", help="skip the static scheme")
+    ap.add_argument("--no-mozjpeg", action="store_true", help="skip mozjpeg")
     ap.add_argument("--csv", type=Path, default=Path("eval/out/bench_search.csv"))
     args = ap.parse_args()
 
     variants = [parse_variant(v) for v in args.variant] or [("custom", SearchOptions())]
     target = QualityTarget.uniform(threshold=args.threshold)
-    scales = target.scales
-    files = sorted(p for p in args.corpus.iterdir() if p.is_file())
-    files = files[: args.limit] if args.limit else files
-    rows: dict[str, list[dict]] = {name: [] for name, _ in variants}
-    rows["progressive"] = []
-    rows["static"] = []
+    schemes = ["progressive", *(n for n, _ in variants)] + ["mozjpeg"] * (not args.no_mozjpeg) \
+        + ["static"] * (not args.no_static)
+    rows: list[dict] = []
+    for root in args.corpus:
+        files = corpus.walk((root,))[:: args.every]
+        files = [f for f in files if args.half in (None, half(f))]
+        for n, path in enumerate(files, 1):
+            src = path.read_bytes()
+            frame = parse(src).frame
+            meta = {"corpus": root.name, "half": half(path), "image": path.name, "source": len(src),
+                    "mp": frame.width * frame.height / 1e6}
+            jobs = [("progressive", "progressive", SearchOptions())]
+            jobs += [(name, "custom", opts) for name, opts in variants]
+            jobs += [("mozjpeg", "mozjpeg", SearchOptions())] * (not args.no_mozjpeg)
+            for name, scheme, opts in jobs:
+                rows.append({"scheme": name, **meta, **in_fresh_process((scheme, src, target, opts))})
+            if not args.no_static:
+                rows.append({"scheme": "static", **meta, **_static(src, target)})
+            print(f"  {root.name} {n}/{len(files)}", file=sys.stderr, flush=True)
 
-    def record(scheme: str, path: Path, src: bytes, stored: int, scans: int | None,
-               offsets: OffsetMap | None, static=None, seconds: float | None = None, plan: str = "") -> None:
-        row = {"scheme": scheme, "image": path.name, "source": len(src), "stored": stored, "plan": plan or scheme}
-        for i, s in enumerate(scales):
-            if offsets is not None:
-                e = offsets.entry(s)
-                row[f"read{s}"], row[f"score{s}"] = e.offset, e.score
-            else:
-                row[f"read{s}"], row[f"score{s}"] = static[i]
-        if scans is not None:
-            row["scans"] = scans
-        if seconds is not None:
-            row["seconds"] = seconds
-        rows[scheme].append(row)
-
-    for n, path in enumerate(files, 1):
-        src = path.read_bytes()
-        for name, options in variants:
-            t0 = time.perf_counter()
-            rec, _ = ingest_with(src, IngestOptions("custom", target, search=options))
-            seconds = time.perf_counter() - t0
-            record(name, path, src, rec.stored_bytes, rec.scans, rec.offsets, seconds=seconds, plan=rec.scheme)
-        rec, _ = ingest_with(src, IngestOptions("progressive", target))
-        record("progressive", path, src, rec.stored_bytes, rec.scans, rec.offsets)
-        if not args.no_static:
-            st = static_sizes(src, target)
-            record("static", path, src, len(src) + sum(b for b, _ in st), None, None, static=st)
-        if n % 20 == 0:
-            print(f"  {n}/{len(files)}", file=sys.stderr)
-
-    print(f"{len(files)} images from {args.corpus}, threshold {args.threshold} dB; per scale "
-          f"{'/'.join(str(s) for s in scales)}: read fraction mean (ratio vs progressive) "
-          "psnr mean/min")
-    for name, _ in variants:
-        print("\n".join(summarize(name, rows[name], scales, rows["progressive"])))
-    print("\n".join(summarize("progressive", rows["progressive"], scales, None)))
-    if rows["static"]:
-        print("\n".join(summarize("static", rows["static"], scales, rows["progressive"])))
+    print(f"threshold {args.threshold} dB (PSNR, prefix contract, every offset by real decode); totals "
+          f"over each half: stored / source (x progressive), read / source per scale (x progressive) "
+          f"and min score, write CPU (own + jpegtran) and peak RSS per image")
+    for root in args.corpus:
+        for h in HALVES:
+            part = [r for r in rows if r["corpus"] == root.name and r["half"] == h]
+            if part:
+                images = sum(r["scheme"] == "progressive" for r in part)
+                print(f"\n{root.name} / {h} ({images} images, {sum(r['mp'] for r in part) / len(schemes):.1f} MP)")
+                print("\n".join(summarize(part, schemes, target.scales)))
     args.csv.parent.mkdir(parents=True, exist_ok=True)
-    keys = sorted({k for rs in rows.values() for r in rs for k in r}, key=lambda k: (k != "scheme", k != "image", k))
+    keys = sorted({k for r in rows for k in r}, key=lambda k: (k != "scheme", k != "image", k))
     with args.csv.open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=keys)
         w.writeheader()
-        for rs in rows.values():
-            w.writerows(rs)
+        w.writerows(rows)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,8 @@ def _plan_custom(source: bytes, structure: JpegStructure, target: QualityTarget,
 
 # A scheme's candidate plans, each transcoded and verified; the one reading the fewest bytes
 # over all scales is stored. "custom" keeps the default progression as a candidate because a
-# searched plan can lose to it (tiny images, where every extra scan's header outweighs its data).
+# searched plan can lose to it (tiny images, where every extra scan's header outweighs its data);
+# it is tried only when the searched plan asks for it (ScanPlan.try_default).
 SCHEMES: dict[str, tuple[tuple[str, Planner], ...]] = {
     "progressive": (("progressive", _plan_progressive),),
     "custom": (("custom", _plan_custom), ("progressive", _plan_progressive)),
@@ -100,10 +101,12 @@ def prepare(source: bytes, options: IngestOptions = IngestOptions(), jpegtran: J
     candidates = []
     for name, planner in SCHEMES[options.scheme]:
         plan = planner(pixels, structure, options.target, jt, options.search)
-        stored = transcode.to_progressive(pixels, plan.script, kept, jt)
+        stored = transcode.smallest(pixels, plan, kept, jt, options.search.layout_sample_pixels)
         offsets = offset_map.measure(stored.data, stored.scan_ends, reference, plan.hints)
         cost = (sum(e.offset for e in offsets.entries[:-1]), len(stored.data))
-        candidates.append((cost, name, len(plan.script), offsets, stored.data))
+        candidates.append((cost, name, len(stored.scan_ends), offsets, stored.data))
+        if not plan.try_default:
+            break  # the search says the default progression cannot read less (ScanPlan.try_default)
     _, name, scans, offsets, blob = min(candidates, key=lambda c: c[0])
     frame = structure.frame
     record = ImageRecord(

@@ -133,7 +133,7 @@ def test_icc_profile_is_kept_and_served(store, name):
 
 
 @pytest.mark.parametrize("name", ["gps_exif_and_xmp", "camera_exif_thumbnail_icc", "xmp_iptc_comment",
-                                  "largest_exif_segment", "thousand_comments", "damaged_exif", "data_after_eoi",
+                                  "largest_exif_segment", "five_hundred_comments", "damaged_exif", "data_after_eoi",
                                   "phone_8mp"])
 def test_dropped_metadata_is_in_the_source_only(name):
     """What the accepted test finds in no stored or served byte was there to be found."""
@@ -214,7 +214,7 @@ CLAIMS = {
     and Image.open(io.BytesIO(d)).getexif()[0x0112] == 6,
     "icc_in_three_segments": lambda d: markers(d).count(0xE2) == 3,
     "largest_exif_segment": lambda d: max(n for m, _, n in header_segments(d) if m == 0xE1) > 65_000,
-    "thousand_comments": lambda d: markers(d).count(0xFE) == 1000,
+    "five_hundred_comments": lambda d: markers(d).count(0xFE) == 500,
     "camera_exif_thumbnail_icc": lambda d: Image.open(io.BytesIO(d)).getexif()[0x0110] == "Canon EOS 40D"
     and d.count(b"\xff\xd8") == 2,  # the file's SOI and its thumbnail's
     "phone_8mp": lambda d: Image.open(io.BytesIO(d)).size == (3264, 2448),

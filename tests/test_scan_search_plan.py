@@ -107,9 +107,10 @@ def test_refine_excess_bounds_how_coarse_first_scans_are(jt: Jpegtran) -> None:
     dct = coefficients.read(transcode.to_sequential(src, jt))
     cost = ByteCost([c.coefficients for c in dct.components], 6, 0.0)
     assert cost.refinement_excess(0, 0, 0) == 0.0
-    free = plan_custom(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(a_depth=5))
+    # The remainder's first bits are chosen by measured size, not by the excess bound: sent whole.
+    free = plan_custom(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(a_depth=5, remainder_bits=(0,)))
     strict = plan_custom(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(
-        a_depth=5, dc_refine_excess=0.02, ac_refine_excess=0.02))
+        a_depth=5, dc_refine_excess=0.02, ac_refine_excess=0.02, remainder_bits=(0,)))
     levels = _first_levels(strict.script)
     assert all(cost.refinement_excess(c, k, al) <= 0.02 for (c, k), al in levels.items())
     assert sum(_first_levels(free.script).values()) > sum(levels.values())
@@ -121,8 +122,8 @@ def test_finish_cheapest_ends_each_scale_with_the_cheapest_finishing_step(jt: Jp
     dct = coefficients.read(transcode.to_sequential(search_image("astronaut-q85-420"), jt))
     target = TARGETS["psnr32"]
     # Alone: no other adjustment of first levels or step sizes, no margin segments.
-    options = SearchOptions(a_depth=3, dc_refine_excess=math.inf, band_bits=0.0, margin_db=0.0,
-                            walk_margin_db=0.0, finish_cheapest=True)
+    options = SearchOptions(a_depth=3, chroma_a_depth=None, dc_refine_excess=math.inf, band_bits=0.0,
+                            margin_db=0.0, walk_margin_db=0.0, finish_cheapest=True)
     found = greedy.run(dct, "YCbCr", target, options)
     cost = ByteCost([c.coefficients for c in dct.components], 6, options.step_overhead_bytes)
     first = [[first_level(c.coefficients[:, :, k], 6 if k == 0 else 3, k == 0) for k in range(64)]
@@ -160,3 +161,41 @@ def test_band_bits_avoid_splitting_unsent_runs(jt: Jpegtran) -> None:
     scans = {bits: len(plan_custom(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(band_bits=bits)).script)
              for bits in (0.0, 8.0)}
     assert scans[8.0] < scans[0.0]
+
+
+def test_smallest_layout_is_lossless_and_no_larger_than_any_uniform_choice(jt: Jpegtran) -> None:
+    src = search_image("astronaut-q85-420")
+    s = parse(src)
+    dct = coefficients.read(transcode.to_sequential(src, jt))
+    plan = plan_custom(dct, s.color_space, TARGETS["psnr32"])
+    meta = metadata.extract(src, s)
+    best = transcode.smallest(src, plan, meta, jt, sample_pixels=10**9)
+    assert len(best.scan_ends) <= 100
+    uniform = [len(transcode.to_progressive(src, plan.layouts.script((b,) * 3), meta, jt).data)
+               for b in plan.layouts.choices]
+    assert len(best.data) <= min(uniform)
+    # The prefix every scale reads is the plan's own: same scans up to the last cut.
+    assert tuple(x.scan for x in best.structure.scans[: plan.layouts.prefix_scans]) == \
+        plan.script.scans[: plan.layouts.prefix_scans]
+    for a, b in zip(dct.components, coefficients.read(best.data).components):
+        np.testing.assert_array_equal(a.coefficients, b.coefficients)
+    cropped = transcode.smallest(src, plan, meta, jt, sample_pixels=20_000)  # chosen on a crop
+    for a, b in zip(dct.components, coefficients.read(cropped.data).components):
+        np.testing.assert_array_equal(a.coefficients, b.coefficients)
+
+
+def test_chroma_a_depth_bounds_chroma_first_scans_only(jt: Jpegtran) -> None:
+    dct = coefficients.read(transcode.to_sequential(search_image("astronaut-q85-420"), jt))
+    plan = plan_custom(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(chroma_a_depth=2, remainder_bits=(0,)))
+    levels = _first_levels(plan.script)
+    assert all(al <= 1 for (c, k), al in levels.items() if c and k)
+    assert max(al for (c, k), al in levels.items() if k and not c) == 3  # luma keeps a_depth 4
+
+
+def test_default_progression_is_tried_only_below_default_below_pixels(jt: Jpegtran) -> None:
+    dct = coefficients.read(transcode.to_sequential(search_image("odd-size-q80-420"), jt))  # 217x161
+    pixels = dct.width * dct.height
+    tried = plan_custom(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(default_below_pixels=pixels + 1))
+    skipped = plan_custom(dct, "YCbCr", TARGETS["psnr32"], SearchOptions(default_below_pixels=pixels))
+    assert tried.try_default and not skipped.try_default
+    assert tried.script == skipped.script

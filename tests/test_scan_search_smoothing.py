@@ -72,7 +72,8 @@ def held_decode(sequential: bytes, dct, levels: list[list[int]]) -> np.ndarray:
         for c, comp in enumerate(dct.components):
             values = comp.coefficients.astype(np.int64)
             held = np.stack([reconstruct(values[:, :, k], lv, k == 0) for k, lv in enumerate(levels[c])], axis=2)
-            held[:, :, : smoothing.SMOOTHED] = smoothing.LowFields(values, comp.quant).held(levels[c], active)
+            low = smoothing.LowFields(values, comp.quant).held(levels[c], active)  # field by field
+            held[:, :, : smoothing.SMOOTHED] = np.moveaxis(low, 0, 2)
             natural = np.empty_like(held)
             natural[:, :, ZIGZAG] = held
             by, bx = held.shape[:2]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -21,6 +22,7 @@ ZIGZAG = np.array([
     35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51,
     58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ])
+NATURAL = np.argsort(ZIGZAG)  # NATURAL[n]: the zigzag position of natural index n
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,6 +34,17 @@ class ComponentCoefficients:
     quant: np.ndarray
     h: int
     v: int
+
+    @cached_property
+    def dequantized_natural(self) -> np.ndarray:
+        """(blocks_y, 64, blocks_x) float32: every dequantized field in natural (row-major 8x8)
+        order, a block row at a time: the layout in which the resize model images all fields at
+        once without copying (resize_basis.ResizedBasis.image_all). Made once per image."""
+        by, bx = self.coefficients.shape[:2]
+        natural = self.coefficients[:, :, NATURAL]  # a gather along contiguous rows, then one transpose
+        out = np.empty((by, 64, bx), np.float32)
+        np.multiply(natural.transpose(0, 2, 1), self.quant[NATURAL].astype(np.float32)[:, None], out=out)
+        return out
 
 
 @dataclass(frozen=True, eq=False)

@@ -6,6 +6,7 @@ ends (the cut points of scan-complete prefixes) from the file as written, not fr
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from pjstore.encoder import metadata
@@ -13,6 +14,7 @@ from pjstore.encoder.metadata import KeptMetadata
 from pjstore.encoder.scan import MAX_BLOCKS_IN_MCU, ScanScript
 from pjstore.encoder.structure import JpegStructure, parse
 from pjstore.errors import ToolError
+from pjstore.scan_search.plan import ScanPlan
 from tools.jpegtran_wrapper import Jpegtran
 
 
@@ -30,13 +32,53 @@ class Transcoded:
 
 def to_progressive(source: bytes, script: ScanScript, meta: KeptMetadata, jpegtran: Jpegtran) -> Transcoded:
     """Transcode `source` losslessly to a progressive JPEG with `script`, keeping only `meta`."""
-    raw = jpegtran.transcode(source, script.render())
+    return _finished(jpegtran.transcode(source, script.render()), script, meta)
+
+
+def _finished(raw: bytes, script: ScanScript, meta: KeptMetadata) -> Transcoded:
     out = metadata.insert(raw, parse(raw), metadata.segments(meta))
     structure = parse(out)
     written = tuple(s.scan for s in structure.scans)
     if written != script.scans:
         raise ToolError(f"jpegtran wrote {len(written)} scans that differ from the {len(script)}-scan script")
     return Transcoded(out, structure)
+
+
+def smallest(source: bytes, plan: ScanPlan, meta: KeptMetadata, jpegtran: Jpegtran,
+             sample_pixels: int) -> Transcoded:
+    """`plan`'s layout that stores the fewest bytes (mozjpeg's optimize_scans: encode, measure,
+    keep). Every uniform choice of remainder bits is encoded (on a central crop of about
+    `sample_pixels` when the image is larger), each component's bytes after the shared prefix
+    are counted, and each component gets its smallest; the final file is one of the trials
+    when it can be, else one more transcode. Offsets stay valid: the prefix is the same."""
+    layouts = plan.layouts
+    if layouts is None or len(layouts.choices) < 2:
+        return to_progressive(source, plan.script, meta, jpegtran)
+    frame = parse(source).frame
+    n = len(frame.components)
+    pixels = frame.width * frame.height
+    trial = source
+    if pixels > sample_pixels:
+        side = math.sqrt(sample_pixels / pixels)
+        w, h = max(16, int(frame.width * side)), max(16, int(frame.height * side))
+        trial = jpegtran.transcode(source, crop=(w, h, (frame.width - w) // 2, (frame.height - h) // 2))
+    sizes = {}  # bits -> (raw, bytes per component after the prefix)
+    for bits in layouts.choices:
+        raw = jpegtran.transcode(trial, layouts.script((bits,) * n).render())
+        per = [0] * n
+        scans = parse(raw).scans
+        ends = [scans[0].sos_offset] + [s.data_end for s in scans]  # a scan's bytes: its tables too
+        for i in range(layouts.prefix_scans, len(scans)):
+            if not scans[i].scan.is_dc:
+                per[scans[i].scan.components[0]] += ends[i + 1] - ends[i]
+        sizes[bits] = (raw, per)
+    best = tuple(min(layouts.choices, key=lambda b: sizes[b][1][c]) for c in range(n))
+    if not layouts.fits(best):  # mixing choices can add scans: the best uniform one then
+        best = (min(layouts.choices, key=lambda b: sum(sizes[b][1])),) * n
+    script = layouts.script(best)
+    if trial is source and len(set(best)) == 1:
+        return _finished(sizes[best[0]][0], script, meta)
+    return _finished(jpegtran.transcode(source, script.render()), script, meta)
 
 
 def to_sequential(source: bytes, jpegtran: Jpegtran,

@@ -52,16 +52,15 @@ class ByteCost:
             n = flat.shape[0]
             first = np.zeros((levels, 64))
             refine = np.zeros((levels, 64))
+            whole = _categories(flat)
             for al in range(levels):
-                ac = np.abs(flat) >> al
-                cats = _categories(ac)
+                cats = np.maximum(whole - al, 0)  # the category of |v| >> al
                 first[al] = _entropy_bits(cats) + cats.sum(axis=0)
                 dc = np.diff(flat[:, 0] >> al, prepend=0)
                 dc_cats = _categories(dc)[:, None]
                 first[al, 0] = _entropy_bits(dc_cats)[0] + dc_cats.sum()
-                before = (ac >> 1) > 0
-                new = (ac == 1).sum(axis=0)
-                n_before = before.sum(axis=0)
+                new = (cats == 1).sum(axis=0)  # |v| >> al is 1: becomes non-zero at al
+                n_before = (cats > 1).sum(axis=0)  # already non-zero at al + 1
                 refine[al] = n_before + _binary_entropy_bits(n - n_before, new) + 2 * new
                 refine[al, 0] = n
             scale = coefs.shape[0] * coefs.shape[1] / n

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pjstore.encoder.coefficients import DctImage
+from pjstore.encoder.coefficients import ZIGZAG, DctImage
 from pjstore.scan_search import smoothing
 from pjstore.scan_search.resize_basis import ResizedBasis
 from pjstore.scan_search.steps import NOT_SENT, Step, reconstruct
@@ -31,7 +31,8 @@ class QualityModel:
     def __init__(self, basis: ResizedBasis, dct: DctImage, levels: list[list[int]], smooth: bool = True,
                  lows: list[smoothing.LowFields] | None = None):
         self.basis = basis
-        self._coefs = [c.coefficients.astype(np.int32) for c in dct.components]
+        self._components = dct.components
+        self._coefs = [c.coefficients for c in dct.components]  # reconstructing never grows a value
         self._quant = [c.quant.astype(np.float32) for c in dct.components]
         self._levels = [list(lv) for lv in levels]
         self._smooth = smooth and smoothing.possible([c.quant for c in dct.components])
@@ -57,20 +58,30 @@ class QualityModel:
         """Sampled image of a change (quantized units) to component c's low fields."""
         image = np.zeros(self.basis.pixels)
         for j in range(smoothing.SMOOTHED):
-            if change[:, :, j].any():
-                image += self.basis.image(c, j, change[:, :, j].astype(np.float32) * self._quant[c][j])
+            if change[j].any():
+                image += self.basis.image(c, j, change[j].astype(np.float32) * self._quant[c][j])
         return image
 
     def _error_fields(self, c: int, levels: list[int] | None = None) -> np.ndarray:
-        """Dequantized error (coefficient minus what the decoder holds) of every field."""
-        values = self._coefs[c]
+        """Dequantized error (coefficient minus what the decoder holds) of every field, in
+        `ResizedBasis.image_all`'s layout: the whole coefficients less the fields held."""
         if levels is None:
             levels, low = self._levels[c], self._low[c]
         else:
             low = self._held_low(c, levels, False)
-        high = [reconstruct(values[:, :, k], levels[k], False) for k in range(smoothing.SMOOTHED, 64)]
-        held = np.concatenate([low, np.stack(high, axis=2)], axis=2)
-        return (values - held).astype(np.float32) * self._quant[c]
+        whole = self._components[c].dequantized_natural
+        held = {k: low[k] for k in range(smoothing.SMOOTHED) if low[k].any()}
+        held.update((k, reconstruct(self._coefs[c][:, :, k], levels[k], False))
+                    for k in range(smoothing.SMOOTHED, 64) if 0 < levels[k] < NOT_SENT)
+        complete = [k for k in range(smoothing.SMOOTHED, 64) if levels[k] == 0]
+        if not held and not complete:
+            return whole  # nothing held: no copy (read only)
+        out = whole.copy()
+        for k in complete:
+            out[:, ZIGZAG[k]] = 0.0
+        for k, values in held.items():
+            out[:, ZIGZAG[k]] -= values.astype(np.float32) * self._quant[c][k]
+        return out
 
     def _active_after(self, step: Step) -> bool:
         """Whether smoothing is on once `step` is taken (`smoothing.active`, by counting)."""
@@ -114,7 +125,7 @@ class QualityModel:
             else:
                 levels = list(self._levels[c])
                 levels[k] = step.al
-                change = self._low[c][:, :, k] - self._lows[c].field(k, levels, after)
+                change = self._low[c][k] - self._lows[c].field(k, levels, after)
             return {c: self.basis.image(c, k, change.astype(np.float32) * self._quant[c][k])}
         if after == self._active and k:
             # The component's first low AC: smoothing switches to the formulas without DC for

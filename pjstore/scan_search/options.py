@@ -37,6 +37,32 @@ class SearchOptions:
     end-of-block in each block (the byte-cost model prices coefficients one by one).
     finish_cheapest: when some single step brings a scale to its threshold, take the cheapest
     such step rather than the best per byte (which can overshoot: cuts fall at segment ends).
+    remainder_bits: the bits at which the remainder (what no scale's prefix needs) may first send
+    each component's AC coefficients that no prefix touched (they are refined from there with the
+    partly sent ones); the write path encodes each and keeps per component the smallest, the
+    first being the plan's own script. Successive approximation codes sparse high frequencies
+    smaller than one full-precision scan: on every 10th photo, 0.992 of the source stored at bit
+    0 against 0.954 at bit 3 for every image and 0.952 choosing per image and component.
+    layout_sample_pixels: above this size the layouts are compared on a central lossless crop of
+    about this many pixels, not on the whole image.
+    chroma_a_depth: approximation depth of the AC coefficients of every component after the
+    first (None: a_depth; never above it, so lowering a_depth to fit the scan limit lowers both).
+    Chroma refined from bit 3 costs more in all than it saves in prefixes: on the tune half
+    (photos, every 4th) 2 against a_depth's 4 stored 1.000x the progressive scheme instead of
+    1.002x, reads 0.49/0.49/0.39x instead of 0.48/0.48/0.37x; hires (tune, every 2nd) 1.010x
+    instead of 1.014x, reads 0.34/0.49/0.62x instead of 0.30/0.44/0.56x.
+    scan_overhead_bytes: charged to a step that merging cannot put into a scan its segment
+    already has (a scan's header and its own Huffman tables). Off: 40 and 100 moved stored size
+    by under 0.1% on the tune half (the remainder's layout, chosen by encoding, pays for them).
+    large_pixels, large_dc_refine_excess: images of at least large_pixels bound DC refinement by
+    large_dc_refine_excess instead of dc_refine_excess. Smooth DC makes raw refinement bits dear
+    at upload sizes, where the 10% prefix has room to spare: on the hires tune half (every 2nd)
+    0.05 stored 1.005x the progressive scheme instead of 1.010x, reads 0.37/0.49/0.63x instead
+    of 0.34/0.49/0.62x (0.02: 1.002x, 0.47/0.56/0.67x). Photos (< 0.5 MP) are unaffected.
+    default_below_pixels: images with fewer pixels also get the default progression transcoded
+    and verified, and whichever reads less is stored; on the tune half of the photos it read
+    less only on a 15.9k-pixel image (by 28%), the searched plan on every image from 32.7k
+    pixels up, so larger images skip it.
     smoothing: model libjpeg-turbo's block smoothing (the decoder that verifies every prefix
     estimates incomplete low coefficients from neighbouring DC values); off, the model sees only
     the bits sent and is up to 3 dB off for DC-only and partly sent low bands.
@@ -57,6 +83,13 @@ class SearchOptions:
     finish_cheapest: bool = True
     walk_margin_db: float = 0.1
     band_bits: float = 2.0
+    default_below_pixels: int = 25_000
+    large_pixels: int = 1_000_000
+    large_dc_refine_excess: float = 0.05
+    chroma_a_depth: int | None = 2
+    scan_overhead_bytes: float = 0.0
+    remainder_bits: tuple[int, ...] = (3, 2, 1, 0)
+    layout_sample_pixels: int = 1 << 20
 
     def __post_init__(self) -> None:
         if not 1 <= self.c_depth <= 63:
@@ -70,7 +103,19 @@ class SearchOptions:
             raise ValueError(f"objective must be one of {OBJECTIVES}")
         if not 1 <= self.max_scans <= MAX_SCANS:
             raise ValueError(f"max_scans must be 1..{MAX_SCANS}")
-        if self.dc_refine_excess < 0 or self.ac_refine_excess < 0:
-            raise ValueError("dc_refine_excess and ac_refine_excess must be >= 0")
+        if min(self.dc_refine_excess, self.ac_refine_excess, self.large_dc_refine_excess) < 0:
+            raise ValueError("dc_refine_excess, ac_refine_excess, large_dc_refine_excess must be >= 0")
+        if self.large_pixels < 1:
+            raise ValueError("large_pixels must be >= 1")
+        if not self.remainder_bits or any(not 0 <= b <= MAX_AL for b in self.remainder_bits):
+            raise ValueError(f"remainder_bits: one or more bits, each 0..{MAX_AL}")
+        if self.layout_sample_pixels < 1:
+            raise ValueError("layout_sample_pixels must be >= 1")
+        if self.default_below_pixels < 0:
+            raise ValueError("default_below_pixels must be >= 0")
+        if self.chroma_a_depth is not None and not 1 <= self.chroma_a_depth <= MAX_AL + 1:
+            raise ValueError(f"chroma_a_depth must be 1..{MAX_AL + 1}")
+        if self.scan_overhead_bytes < 0:
+            raise ValueError("scan_overhead_bytes must be >= 0")
         if self.model_pixels < 1 or self.step_overhead_bytes < 0 or self.band_bits < 0 or self.model_bias <= 0:
             raise ValueError("model_pixels >= 1, step_overhead_bytes, band_bits >= 0, model_bias > 0")

@@ -157,16 +157,15 @@ class ResizedBasis:
         return cls(scale, tuple(rows), tuple(cols), to_rgb, (len(pick_r), len(pick_c)))
 
     def image_all(self, component: int, fields: np.ndarray) -> np.ndarray:
-        """The flattened sampled image of all 64 fields at once (blocks_y x blocks_x x 64,
-        zigzag order): per vertical frequency u, one product with the 8 column maps side by side."""
-        by, bx = fields.shape[:2]
-        natural = np.empty_like(fields)
-        natural[:, :, ZIGZAG] = fields
+        """The flattened sampled image of all 64 fields at once, given as (blocks_y, 64,
+        blocks_x) in natural order (ComponentCoefficients.dequantized_natural's layout): per
+        vertical frequency u, the 8 fields side by side against the 8 column maps side by side."""
+        by, _, bx = fields.shape
         cols = self._cols_side_by_side[component]
         out = np.zeros(self.shape)
         for u in range(8):
-            stacked = natural[:, :, 8 * u : 8 * u + 8].transpose(2, 1, 0).reshape(8 * bx, by)
-            out += np.asarray(self.rows[component][u] @ np.asarray(cols @ stacked).T)
+            beside = fields[:, 8 * u : 8 * u + 8].reshape(by, 8 * bx)
+            out += np.asarray(cols @ np.asarray(self.rows[component][u] @ beside).T).T
         return out.ravel()
 
     @cached_property

@@ -76,14 +76,14 @@ class LowFields:
     (DC level, formulas) and then only clamped and merged with the bits sent."""
 
     def __init__(self, values: np.ndarray, quant: np.ndarray):
-        self._values = values[:, :, :SMOOTHED].astype(np.int64)
+        self._values = np.moveaxis(values[:, :, :SMOOTHED], 2, 0).astype(np.int64)  # field by field
         self._quant = [int(q) for q in quant[:SMOOTHED]]
         self._estimates: dict[tuple[int, bool], dict[int, np.ndarray]] = {}
 
     def _estimate(self, dc_level: int, with_dc: bool) -> dict[int, np.ndarray]:
         key = (dc_level, with_dc)
         if key not in self._estimates:
-            dc = reconstruct(self._values[:, :, 0], dc_level, True)
+            dc = reconstruct(self._values[0], dc_level, True)
             out = {}
             for k, kernel in (_WITH_DC if with_dc else _WITHOUT_DC).items():
                 num = self._quant[0] * _correlate(dc, kernel)
@@ -93,13 +93,14 @@ class LowFields:
         return self._estimates[key]
 
     def held(self, levels: list[int], smooth: bool, formulas: bool | None = None) -> np.ndarray:
-        """blocks_y x blocks_x x 10 in quantized units, given each coefficient's bit level;
-        `smooth` from `active`; `formulas`: the DC-replacing ones (None: as `levels` imply)."""
-        return np.stack([self.field(k, levels, smooth, formulas) for k in range(SMOOTHED)], axis=2)
+        """10 x blocks_y x blocks_x (field by field) in quantized units, given each coefficient's
+        bit level; `smooth` from `active`; `formulas`: the DC-replacing ones (None: as `levels`
+        imply)."""
+        return np.stack([self.field(k, levels, smooth, formulas) for k in range(SMOOTHED)])
 
     def field(self, k: int, levels: list[int], smooth: bool, formulas: bool | None = None) -> np.ndarray:
         """One coefficient (zigzag k < 10) of `held`."""
-        sent = reconstruct(self._values[:, :, k], levels[k], k == 0)
+        sent = reconstruct(self._values[k], levels[k], k == 0)
         if not smooth or (k and levels[k] == 0):
             return sent  # no smoothing, or complete: the decoder trusts it
         pred = self._estimate(levels[0], with_dc(levels) if formulas is None else formulas).get(k)

@@ -52,11 +52,25 @@ def first_level(values: np.ndarray, a_depth: int, dc: bool) -> int:
     towards minus infinity, so a coarse DC scan of small values (flat chroma) adds error. Either
     would leave the greedy stuck before a step with no gain (and, for DC, before all its AC).
     """
-    level = max(0, min(a_depth - 1, int(np.abs(values).max(initial=0)).bit_length() - 1, MAX_AL))
+    level = _top_level(int(np.abs(values).max(initial=0)), a_depth)
+    if not dc:
+        return level
     energy = float(np.sum(values.astype(np.float64) ** 2))
-    while level > 0 and dc and float(np.sum((values - reconstruct(values, level, True)) ** 2.0)) >= energy / 4:
+    while level > 0 and float(np.sum((values - reconstruct(values, level, True)) ** 2.0)) >= energy / 4:
         level -= 1
     return level
+
+
+def first_levels(coefs: np.ndarray, a_depth: int, dc_a_depth: int) -> list[int]:
+    """`first_level` of all 64 coefficients of one component (blocks_y x blocks_x x 64), the AC
+    ones from one pass over the blocks rather than one strided pass each."""
+    tops = np.abs(coefs.reshape(-1, 64)).max(axis=0, initial=0)
+    return [first_level(coefs[:, :, 0], dc_a_depth, True)] + [_top_level(int(t), a_depth) for t in tops[1:]]
+
+
+def _top_level(top: int, a_depth: int) -> int:
+    """a_depth - 1, lowered to the highest bit any value has (an all-zero step helps nothing)."""
+    return max(0, min(a_depth - 1, top.bit_length() - 1, MAX_AL))
 
 
 def next_step(component: int, k: int, level: int, first: int) -> Step | None:

@@ -45,15 +45,19 @@ class Jpegtran:
         """Locate jpegtran and check it accepts ``-scans``; raise ToolError saying how to fix it."""
         return Jpegtran(_locate(), timeout)
 
-    def transcode(self, data: bytes, scan_script: str | None = None) -> bytes:
+    def transcode(self, data: bytes, scan_script: str | None = None, *,
+                  crop: tuple[int, int, int, int] | None = None) -> bytes:
         """Losslessly transcode `data` (a JPEG) with ``-copy none -optimize``.
 
         With `scan_script` (jpegtran ``-scans`` syntax) the output is progressive with those scans;
-        without, it is a sequential Huffman-optimized file. A warning about the input (corrupt or
-        truncated entropy data) is an error, because the coefficients jpegtran would write are no
-        longer the source's.
+        without, it is a sequential Huffman-optimized file. `crop` (width, height, x, y) keeps only
+        that region (``-crop``; jpegtran moves x, y down to the iMCU grid). A warning about the input
+        (corrupt or truncated entropy data) is an error, because the coefficients jpegtran would
+        write are no longer the source's.
         """
         args = [self.path, "-copy", "none", "-optimize"]
+        if crop is not None:
+            args += ["-crop", "{}x{}+{}+{}".format(*crop)]
         with tempfile.TemporaryDirectory(prefix="pjstore-") as tmp:
             if scan_script is not None:
                 script_path = os.path.join(tmp, "scans.txt")
