@@ -22,13 +22,14 @@ from pjstore.errors import InvalidRequest, NotFound, PjstoreError
 from pjstore.ingest import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, DEFAULT_SCHEME, SCHEMES, IngestOptions
 from pjstore.quality.contract import QualityTarget
 from pjstore.quality.sizes import DEFAULT_SCALES
-from pjstore.read_path.encode import DEFAULT_QUALITY
 from pjstore.read_path.pipeline import render
+from pjstore.record import CONTRACTS
+from pjstore.rendition.choose import DEFAULT_EGRESS
 from pjstore.scan_search.options import OBJECTIVES, SearchOptions
 from pjstore.server.settings import (API_KEY_ENV, DEFAULT_PREPARE_WORKERS, DEFAULT_RENDER_QUEUE,
                                      DEFAULT_RENDER_THREADS, DEFAULT_REQUEST_TIMEOUT, DEFAULT_UPLOAD_QUEUE,
-                                     MAX_PIXELS_ENV, MAX_RESULT_DIMENSION_ENV, MAX_UPLOAD_BYTES_ENV,
-                                     PREPARE_WORKERS_ENV, QUALITY_ENV, RENDER_QUEUE_ENV, RENDER_THREADS_ENV,
+                                     EGRESS_ENV, MAX_PIXELS_ENV, MAX_RESULT_DIMENSION_ENV, MAX_UPLOAD_BYTES_ENV,
+                                     PREPARE_WORKERS_ENV, RENDER_QUEUE_ENV, RENDER_THREADS_ENV,
                                      REQUEST_TIMEOUT_ENV, UPLOAD_QUEUE_ENV, URL_KEY_ENV, URL_SALT_ENV, ServerSettings)
 from pjstore.storage import DEFAULT_LOCATION, ENV_VAR, Storage, open_storage
 from pjstore.url_signing import UrlSigner
@@ -101,6 +102,12 @@ def _read_fractions(record) -> str:
               help="Custom search: successive-approximation depth of AC coefficients.")
 @click.option("--objective", type=click.Choice(OBJECTIVES), default=SearchOptions.objective, show_default=True,
               help="Custom search: best quality per step (the dissertation) or per byte.")
+@click.option("--contract", type=click.Choice(CONTRACTS), default="served", show_default=True,
+              help="served: what a user receives meets the threshold; prefix: the decoded prefix does "
+                   "(0.1.0 and the dissertation), served at quality 85.")
+@click.option("--egress", type=click.FloatRange(min=1), default=DEFAULT_EGRESS, show_default=True,
+              help="Served bytes at most this times the smallest JPEG of the size meeting the threshold.")
+@click.option("--keep-profile", is_flag=True, help="Keep a non-sRGB ICC profile in renditions (default: convert to sRGB).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input on stdout.")
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes [default: all cores].")
 @click.option("--dask-scheduler", metavar="ADDRESS",
@@ -109,7 +116,7 @@ def _read_fractions(record) -> str:
               help="Write one JSON line per failed file to this file.")
 @click.pass_context
 def ingest_cmd(ctx, paths, scheme, scales, threshold, metric, max_pixels, c_depth, a_depth, objective,
-               as_json, workers, dask_scheduler, report_path) -> None:
+               contract, egress, keep_profile, as_json, workers, dask_scheduler, report_path) -> None:
     """Ingest JPEG files and directories in parallel; bad files are reported and skipped.
 
     Files already stored are skipped without preparing them again, so rerunning an interrupted
@@ -118,7 +125,8 @@ def ingest_cmd(ctx, paths, scheme, scales, threshold, metric, max_pixels, c_dept
     if workers and dask_scheduler:
         raise click.UsageError("give --workers or --dask-scheduler, not both")
     search = SearchOptions(c_depth=c_depth, a_depth=a_depth, objective=objective)
-    options = IngestOptions(scheme, _target(scales, threshold, metric), max_pixels, search=search)
+    options = IngestOptions(scheme, _target(scales, threshold, metric), max_pixels, search=search,
+                            contract=contract, egress=egress, keep_profile=keep_profile)
     files = walk(paths)
     with contextlib.ExitStack() as stack:
         store = stack.enter_context(_store(ctx))
@@ -180,18 +188,16 @@ def info(ctx, image_id) -> None:
 @click.option("--scale", type=float, help="A stored scale (e.g. 0.1, 0.25, 0.5, 1).")
 @click.option("--width", type=int, help="Any upright width up to the original's.")
 @click.option("--height", type=int, help="Any upright height up to the original's.")
-@click.option("--quality", type=click.IntRange(1, 100), default=DEFAULT_QUALITY, show_default=True)
-@click.option("--dct-scaling", is_flag=True, help="Faster decode via libjpeg DCT scaling (lower quality).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
 @click.pass_context
-def get(ctx, image_id, scale, width, height, quality, dct_scaling, output) -> None:
-    """Write a baseline JPEG of the image at a scale or size, read from the stored prefix only."""
+def get(ctx, image_id, scale, width, height, output) -> None:
+    """Write a baseline JPEG of the image at a scale or size, read from the stored prefix only, as
+    its recipe says (exactly what the server sends)."""
     if sum(x is not None for x in (scale, width, height)) != 1:
         raise click.UsageError("give exactly one of --scale, --width, --height")
     try:
         with _store(ctx) as store:
-            r = render(store, _resolve(store, image_id), scale=scale, width=width, height=height, quality=quality,
-                       dct_scaling=dct_scaling)
+            r = render(store, _resolve(store, image_id), scale=scale, width=width, height=height)
     except PjstoreError as exc:
         _fail(exc)
     Path(output).write_bytes(r.data)
@@ -285,8 +291,8 @@ def demo(ctx, corpus, scheme, serve, port) -> None:
               envvar=MAX_UPLOAD_BYTES_ENV, help=f"Request body limit (or ${MAX_UPLOAD_BYTES_ENV}).")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True,
               envvar=MAX_PIXELS_ENV, help=f"Source pixel limit (or ${MAX_PIXELS_ENV}).")
-@click.option("--quality", type=click.IntRange(1, 100), default=DEFAULT_QUALITY, show_default=True,
-              envvar=QUALITY_ENV, help=f"JPEG quality of served images (or ${QUALITY_ENV}).")
+@click.option("--egress", type=click.FloatRange(min=1), default=DEFAULT_EGRESS, show_default=True,
+              envvar=EGRESS_ENV, help=f"Uploads' egress policy, as ingest --egress (or ${EGRESS_ENV}).")
 @click.option("--prepare-workers", type=click.IntRange(min=1), default=DEFAULT_PREPARE_WORKERS, show_default=True,
               envvar=PREPARE_WORKERS_ENV,
               help=f"Processes per server worker re-encoding uploads (or ${PREPARE_WORKERS_ENV}).")
@@ -311,13 +317,13 @@ def demo(ctx, corpus, scheme, serve, port) -> None:
 @click.option("--access-log/--no-access-log", default=False, show_default=True,
               help="Log every request (/metrics counts them either way).")
 @click.pass_context
-def serve_cmd(ctx, host, port, workers, api_key, max_upload_bytes, max_pixels, quality, prepare_workers,
+def serve_cmd(ctx, host, port, workers, api_key, max_upload_bytes, max_pixels, egress, prepare_workers,
               render_threads, max_result_dimension, request_timeout, render_queue, upload_queue, url_key, url_salt,
               access_log) -> None:
     """Serve the store over HTTP (API docs at /docs, upload page and gallery at /)."""
     settings = ServerSettings(
         store=ctx.obj, api_key=api_key or None, max_upload_bytes=max_upload_bytes, max_pixels=max_pixels,
-        quality=quality, prepare_workers=prepare_workers, render_threads=render_threads,
+        egress=egress, prepare_workers=prepare_workers, render_threads=render_threads,
         max_result_dimension=max_result_dimension or None, request_timeout=request_timeout,
         render_queue=render_queue, upload_queue=upload_queue, url_key=url_key or None, url_salt=url_salt)
     _serve(settings, host, port, workers, access_log)
@@ -369,6 +375,27 @@ def fsck(ctx, repair) -> None:
         click.echo(f"{p.kind:12} {p.image_id}  {p.detail}{'  [repaired]' if p.repaired else ''}")
     click.echo(f"{report.checked} images checked, {len(report.problems)} problems", err=True)
     if not report.clean:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--egress", type=click.FloatRange(min=1), default=DEFAULT_EGRESS, show_default=True,
+              help="Egress policy of the recipes chosen, as ingest --egress.")
+@click.option("--keep-profile", is_flag=True, help="Keep non-sRGB ICC profiles, as ingest --keep-profile.")
+@click.pass_context
+def migrate(ctx, egress, keep_profile) -> None:
+    """Choose served-contract recipes, in place, for records without them (0.1.0 stores, --contract
+    prefix). Each image is replaced atomically on its own; a rerun resumes where one stopped."""
+    from pjstore.migrate import migrate as run_migrate
+
+    with _store(ctx) as store:
+        report = run_migrate(store, IngestOptions(egress=egress, keep_profile=keep_profile),
+                             lambda image_id, changed: changed and click.echo(f"upgraded {image_id}"))
+    for image_id, why in report.failed:
+        click.echo(f"failed {image_id}: {why}", err=True)
+    click.echo(f"{report.checked} images checked, {len(report.upgraded)} upgraded, {len(report.failed)} failed",
+               err=True)
+    if report.failed:
         sys.exit(1)
 
 

@@ -51,3 +51,7 @@ class InvalidRequest(PjstoreError):
 
 class ToolError(PjstoreError):
     """An external tool (jpegtran) is missing, too old, timed out or failed unexpectedly."""
+
+
+class CorruptRecord(PjstoreError):
+    """A stored record that cannot be read: garbled, missing fields, or from a newer pjstore."""

@@ -14,8 +14,11 @@ from pjstore import ids, offset_map
 from pjstore.encoder import metadata, transcode
 from pjstore.encoder.structure import JpegStructure, parse
 from pjstore.errors import NotFound, TooLarge
+from pjstore.offset_map import OffsetMap
 from pjstore.quality.contract import QualityTarget, Reference
-from pjstore.record import ImageRecord
+from pjstore.read_path.colour import default_colour
+from pjstore.record import CONTRACTS, ImageRecord
+from pjstore.rendition.choose import DEFAULT_EGRESS, Look, served_offsets
 from pjstore.encoder import coefficients
 from pjstore.scan_search import progressive
 from pjstore.scan_search.options import SearchOptions
@@ -60,10 +63,17 @@ class IngestOptions:
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_bytes: int = DEFAULT_MAX_BYTES
     search: SearchOptions = field(default_factory=SearchOptions)
+    contract: str = "served"  # "prefix": 0.1.0's offsets by decoded prefix, served at quality 85
+    egress: float = DEFAULT_EGRESS  # served bytes at most this times the floor (served contract)
+    keep_profile: bool = False  # keep a non-sRGB ICC profile in renditions instead of converting
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
             raise ValueError(f"unknown scheme {self.scheme!r}; choose from {sorted(SCHEMES)}")
+        if self.contract not in CONTRACTS:
+            raise ValueError(f"unknown contract {self.contract!r}; choose from {CONTRACTS}")
+        if not self.egress >= 1:
+            raise ValueError(f"egress must be at least 1 (the floor itself), not {self.egress}")
         if self.max_pixels < 1 or self.max_bytes < 1:
             raise ValueError("limits must be positive")
 
@@ -92,14 +102,29 @@ def prepare(source: bytes, options: IngestOptions = IngestOptions(), jpegtran: J
         cost = (sum(e.offset for e in offsets.entries[:-1]), len(stored.data))
         candidates.append((cost, name, len(plan.script), offsets, stored.data))
     _, name, scans, offsets, blob = min(candidates, key=lambda c: c[0])
+    if options.contract == "served":
+        offsets = served(blob, offsets, options.target, kept, structure.color_space == "GRAY", options)
     frame = structure.frame
     record = ImageRecord(
         id=ids.image_id(source), width=frame.width, height=frame.height,
         color_space=structure.color_space, orientation=kept.orientation,
         source_bytes=len(source), stored_bytes=len(blob), scheme=name, scans=scans,
         thresholds=options.target.thresholds, offsets=offsets, stored_sha256=hashlib.sha256(blob).hexdigest(),
+        contract=options.contract,
     )
     return Prepared(record, blob)
+
+
+def served(blob: bytes, prefix_offsets: OffsetMap, target: QualityTarget, kept: metadata.KeptMetadata,
+           grey: bool, options: IngestOptions) -> OffsetMap:
+    """Served-contract rows for a stored file, searched from its prefix-contract offsets."""
+    structure = parse(blob)
+    cuts = {end: i for i, end in enumerate(structure.scan_ends)}
+    starts = {e.scale: cuts[e.offset] for e in prefix_offsets.entries[:-1] if e.offset in cuts}
+    colour = default_colour(kept.icc_profile, options.keep_profile)
+    reference = Reference.served(blob, target, colour)
+    return served_offsets(blob, structure.scan_ends, reference, Look(kept.orientation, colour, grey),
+                          options.egress, starts)
 
 
 def ingest(store: Storage, source: bytes, options: IngestOptions = IngestOptions(),

@@ -144,3 +144,83 @@ def contract_psnr(source: bytes, candidate: bytes, scale: float) -> float:
     b = np.asarray(Image.open(io.BytesIO(candidate)).convert("RGB").resize(size, Image.LANCZOS), dtype=np.float64)
     mse = np.mean((a - b) ** 2)
     return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
+
+
+def wide_icc() -> bytes:
+    """An RGB profile that is not sRGB: sRGB's with its red and blue primaries swapped (and its
+    name changed), so a conversion to sRGB visibly swaps the channels."""
+    icc = bytearray(_srgb_icc())
+    count = int.from_bytes(icc[128:132], "big")
+    tags = {bytes(icc[132 + 12 * i:136 + 12 * i]): 132 + 12 * i for i in range(count)}
+    r, b = tags[b"rXYZ"] + 4, tags[b"bXYZ"] + 4
+    icc[r:r + 8], icc[b:b + 8] = icc[b:b + 8], icc[r:r + 8]
+    name = "sRGB".encode("utf-16-be")
+    at = icc.index(name)
+    icc[at:at + len(name)] = "swap".encode("utf-16-be")
+    return bytes(icc)
+
+
+KINDS["wide_icc"] = lambda: encode(crop("coffee", 200, 120), 90, "4:4:4", icc_profile=wide_icc())
+KINDS["oriented_8_odd"] = lambda: encode(crop("astronaut", 203, 117), 90, "4:2:0", exif=exif_orientation(8))
+
+
+# --- the served contract, written out independently of pjstore --------------------------------
+
+_UPRIGHT = {2: [Image.Transpose.FLIP_LEFT_RIGHT], 3: [Image.Transpose.ROTATE_180],
+            4: [Image.Transpose.FLIP_TOP_BOTTOM], 5: [Image.Transpose.TRANSPOSE],
+            6: [Image.Transpose.ROTATE_270], 7: [Image.Transpose.TRANSVERSE], 8: [Image.Transpose.ROTATE_90]}
+
+
+def served_reference(source: bytes, size: tuple[int, int]) -> np.ndarray:
+    """What a served rendition of `size` (stored axes) is graded against: the source in sRGB (its
+    profile applied unless it is an sRGB one), resized LANCZOS, then turned upright by its EXIF."""
+    from PIL import ImageCms
+
+    im = Image.open(io.BytesIO(source))
+    im.load()
+    icc = im.info.get("icc_profile")
+    orientation = im.getexif().get(0x0112, 1)
+    converted = None
+    if icc and icc[16:20] in (b"RGB ", b"CMYK"):
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" not in ImageCms.getProfileDescription(profile).lower().replace(" ", ""):
+            converted = ImageCms.profileToProfile(im, profile, ImageCms.createProfile("sRGB"), outputMode="RGB")
+    rgb = (converted or im).convert("RGB").resize(size, Image.LANCZOS)
+    for op in _UPRIGHT.get(orientation, []):
+        rgb = rgb.transpose(op)
+    return np.asarray(rgb, dtype=np.float64)
+
+
+def served_psnr(source: bytes, served: bytes, scale: float) -> float:
+    """PSNR of a served JPEG for a stored `scale`; asserts its exact upright size."""
+    w, h = Image.open(io.BytesIO(source)).size
+    ref = served_reference(source, (max(1, round(w * scale)), max(1, round(h * scale))))
+    got = Image.open(io.BytesIO(served))
+    assert got.size == (ref.shape[1], ref.shape[0]), "served at the exact contract size, upright"
+    assert got.format == "JPEG" and not got.info.get("progressive"), "a baseline JPEG"
+    b = np.asarray(got.convert("RGB"), dtype=np.float64)
+    mse = np.mean((ref - b) ** 2)
+    return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
+
+
+def floor_bytes(source: bytes, scale: float, threshold: float) -> int:
+    """The smallest baseline JPEG (Pillow, optimized Huffman, 4:4:4 or 4:2:0) of the reference
+    meeting `threshold`: what the egress policy's floor is, found by trying every quality."""
+    w, h = Image.open(io.BytesIO(source)).size
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    ref = served_reference(source, size)
+    grey = Image.open(io.BytesIO(source)).mode == "L"
+    pixels = Image.fromarray(ref.astype(np.uint8))
+    if grey:
+        pixels = pixels.convert("L")
+    best = None
+    for subsampling in ["4:2:0"] if grey else ["4:4:4", "4:2:0"]:
+        for q in range(1, 101):
+            out = io.BytesIO()
+            pixels.save(out, "JPEG", quality=q, optimize=True, subsampling=subsampling)
+            b = np.asarray(Image.open(io.BytesIO(out.getvalue())).convert("RGB"), dtype=np.float64)
+            mse = np.mean((ref - b) ** 2)
+            if mse == 0 or 10 * math.log10(255**2 / mse) >= threshold:
+                best = min(best or out.tell(), out.tell())
+                break
+    return best

@@ -1,5 +1,6 @@
-"""The write path: lossless storage, offsets that meet the contract by real decode, idempotence,
-and nothing written for bad input."""
+"""The write path: lossless storage, recipes whose served files meet the contract by real decode
+(and, under the prefix contract, offsets whose decoded prefixes do), idempotence, and nothing
+written for bad input."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from pjstore.encoder.structure import parse
 from pjstore.errors import InvalidInput, NotAJpeg, TooLarge, TruncatedJpeg
 from pjstore.ingest import IngestOptions, ingest, prepare
 from pjstore.quality.contract import QualityTarget
+from pjstore.read_path.pipeline import transcode
 
-from conftest import KINDS, contract_psnr, jpegtran
+from conftest import KINDS, contract_psnr, floor_bytes, jpegtran, served_psnr
 
 EOI = b"\xff\xd9"
 
@@ -32,7 +34,32 @@ def assert_lossless(source: bytes, stored: bytes) -> None:
                           np.asarray(Image.open(io.BytesIO(stored)).convert("RGB")))
 
 
+def assert_served_meets_contract(source: bytes, stored: bytes, record, target: QualityTarget,
+                                 egress: float = 1.25) -> None:
+    """Each row's recipe, run on its prefix, serves a file meeting the threshold (graded by the
+    independent oracle), of the recorded length, within `egress` times the independent floor."""
+    cuts = parse(stored).scan_ends
+    previous = 0
+    assert record.contract == "served"
+    for entry, threshold in zip(record.offsets.entries, (*target.thresholds, target.thresholds[-1])):
+        assert entry.offset in cuts or entry.offset == len(stored), "offsets are scan-complete prefixes"
+        assert entry.offset >= previous, "offsets never decrease with scale"
+        prefix = stored if entry.offset == len(stored) else stored[: entry.offset] + EOI
+        data, _ = transcode(prefix, entry.recipe, (entry.width, entry.height), record.orientation)
+        got = served_psnr(source, data, entry.scale)
+        assert got >= threshold
+        assert got == pytest.approx(entry.score, abs=1e-3)
+        assert len(data) == entry.served_bytes
+        floor = floor_bytes(source, entry.scale, threshold)
+        assert entry.floor_bytes <= floor * 1.02 + 16, "the floor is the smallest passing JPEG"
+        assert len(data) <= egress * floor * 1.02 + 16
+        previous = entry.offset
+    assert record.offsets.entries[-1].scale == 1.0
+    assert record.offsets.entries[-1].offset == len(stored)
+
+
 def assert_offsets_meet_contract(source: bytes, stored: bytes, record, target: QualityTarget) -> None:
+    """The prefix contract (0.1.0's, the dissertation's): the decoded prefix meets the threshold."""
     cuts = parse(stored).scan_ends
     previous = 0
     for entry, threshold in zip(record.offsets.entries, target.thresholds):
@@ -55,7 +82,7 @@ def test_every_kind_stores_losslessly_with_verified_offsets(kinds, kind):
     options = IngestOptions()
     p = prepare(source, options)
     assert_lossless(source, p.blob)
-    assert_offsets_meet_contract(source, p.blob, p.record, options.target)
+    assert_served_meets_contract(source, p.blob, p.record, options.target)
     assert p.record.scans == len(parse(p.blob).scans) <= 100
     assert parse(p.blob).frame.progressive and not parse(p.blob).frame.arithmetic
     assert p.record.id == ids.image_id(source) and p.record.stored_bytes == len(p.blob)
@@ -68,7 +95,22 @@ def test_custom_scales_and_per_scale_thresholds(kinds):
     target = QualityTarget((0.2, 0.6), (30.0, 38.0))
     p = prepare(kinds["422_q90"], IngestOptions(target=target))
     assert [e.scale for e in p.record.offsets.entries] == [0.2, 0.6, 1.0]
-    assert_offsets_meet_contract(kinds["422_q90"], p.blob, p.record, target)
+    assert_served_meets_contract(kinds["422_q90"], p.blob, p.record, target)
+
+
+@pytest.mark.parametrize("kind", ["420_q75", "oriented_6", "gray"])
+def test_prefix_contract_keeps_0_1_0s_offsets(kinds, kind):
+    p = prepare(kinds[kind], IngestOptions(contract="prefix"))
+    assert p.record.contract == "prefix"
+    assert_offsets_meet_contract(kinds[kind], p.blob, p.record, IngestOptions().target)
+    assert {e.recipe.quality for e in p.record.offsets.entries} == {85}
+
+
+@pytest.mark.parametrize("egress", [1.0, 2.0])
+def test_egress_policy_bounds_served_bytes(kinds, egress):
+    source = kinds["444_q95"]
+    p = prepare(source, IngestOptions(egress=egress))
+    assert_served_meets_contract(source, p.blob, p.record, IngestOptions().target, egress)
 
 
 def test_ssim_metric_offsets_meet_their_threshold(kinds):
@@ -79,7 +121,8 @@ def test_ssim_metric_offsets_meet_their_threshold(kinds):
     p = prepare(source, IngestOptions(target=target))
     for e in p.record.offsets.entries[:-1]:
         ref = Image.open(io.BytesIO(source)).convert("RGB").resize((e.width, e.height), Image.LANCZOS)
-        cand = Image.open(io.BytesIO(p.blob[: e.offset] + EOI)).convert("RGB").resize(ref.size, Image.LANCZOS)
+        served, _ = transcode(p.blob[: e.offset] + EOI, e.recipe, ref.size)
+        cand = Image.open(io.BytesIO(served)).convert("RGB")
         assert structural_similarity(np.asarray(ref), np.asarray(cand), channel_axis=2, data_range=255) >= 0.95
 
 

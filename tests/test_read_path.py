@@ -42,7 +42,7 @@ def test_orientation_is_applied(store, kinds):
     served = np.asarray(Image.open(io.BytesIO(render(store, record.id, scale=1.0).data)).convert("RGB"), float)
     upright = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(kinds["oriented_6"]))).convert("RGB"), float)
     assert served.shape == upright.shape == (240, 160, 3)
-    assert np.mean((served - upright) ** 2) < 30  # same picture, same way up (JPEG re-encode aside)
+    assert 10 * np.log10(255**2 / np.mean((served - upright) ** 2)) >= 32  # same picture, same way up, to the contract
 
 
 def test_icc_profile_is_served(store, kinds):

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pjstore.errors import InvalidRequest
 from pjstore.offset_map import ScaleOffset
 from pjstore.record import ImageRecord
+from pjstore.rendition.recipe import Recipe
+
+# Encoder quality added to the covering scale's recipe for a size between stored scales, where
+# the recipe was not verified (measured by eval/arbitrary_sizes.py: the share of random widths meeting the target).
+BETWEEN_SCALES_QUALITY = 3
 
 
 @dataclass(frozen=True)
 class Selection:
     entry: ScaleOffset  # the stored scale whose prefix is read
     size: tuple[int, int]  # exact output size, stored (pre-orientation) axes
+    margin: int = 0  # encoder quality added to the stored scale's recipe
+
+    @property
+    def recipe(self) -> Recipe:
+        own = self.entry.recipe
+        return replace(own, quality=min(100, own.quality + self.margin)) if self.margin else own
 
 
 def by_scale(record: ImageRecord, scale: float) -> Selection:
@@ -41,4 +52,7 @@ def by_size(record: ImageRecord, width: int | None = None, height: int | None = 
             raise InvalidRequest(f"height {height} outside 1..{up_h} (the original's height)")
         out = (max(1, round(up_w * height / up_h)), height)
     size = (out[1], out[0]) if swap else out
-    return Selection(record.offsets.covering(*size), size)
+    entry = record.offsets.covering(*size)
+    # Served-contract recipes verified at their own size; 0.1.0's records are served as they were.
+    between = size != (entry.width, entry.height) and record.contract == "served"
+    return Selection(entry, size, BETWEEN_SCALES_QUALITY if between else 0)

@@ -10,14 +10,14 @@ import os
 from dataclasses import dataclass, field
 
 from pjstore.ingest import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS
-from pjstore.read_path.encode import DEFAULT_QUALITY
+from pjstore.rendition.choose import DEFAULT_EGRESS
 from pjstore.storage import DEFAULT_LOCATION, ENV_VAR as STORE_ENV
 from pjstore.url_signing import UrlSigner
 
 API_KEY_ENV = "PJSTORE_API_KEY"
 MAX_UPLOAD_BYTES_ENV = "PJSTORE_MAX_UPLOAD_BYTES"
 MAX_PIXELS_ENV = "PJSTORE_MAX_PIXELS"
-QUALITY_ENV = "PJSTORE_QUALITY"
+EGRESS_ENV = "PJSTORE_EGRESS"
 PREPARE_WORKERS_ENV = "PJSTORE_PREPARE_WORKERS"
 RENDER_THREADS_ENV = "PJSTORE_RENDER_THREADS"
 MAX_RESULT_DIMENSION_ENV = "PJSTORE_MAX_RESULT_DIMENSION"
@@ -40,7 +40,7 @@ class ServerSettings:
     api_key: str | None = field(default=None, repr=False)  # None: uploads and deletes are open
     max_upload_bytes: int = DEFAULT_MAX_BYTES  # request body limit, enforced while reading it
     max_pixels: int = DEFAULT_MAX_PIXELS  # source pixel limit, checked from the frame header
-    quality: int = DEFAULT_QUALITY  # baseline JPEG quality of served images
+    egress: float = DEFAULT_EGRESS  # uploads: served bytes at most this times the floor
     prepare_workers: int = DEFAULT_PREPARE_WORKERS  # processes per server worker doing uploads' write-time work
     render_threads: int = DEFAULT_RENDER_THREADS  # renders at once per server worker (bounds memory); FIFO beyond
     max_result_dimension: int | None = None  # widest or tallest image served; None: up to the original's
@@ -56,8 +56,8 @@ class ServerSettings:
             raise ValueError("limits and worker counts must be positive")
         if min(self.render_queue, self.upload_queue) < 0 or self.request_timeout <= 0:
             raise ValueError("queue sizes cannot be negative and the request timeout must be positive")
-        if not 1 <= self.quality <= 100:
-            raise ValueError(f"quality must be 1..100, not {self.quality}")
+        if not self.egress >= 1:
+            raise ValueError(f"egress must be at least 1, not {self.egress}")
 
     @property
     def signer(self) -> UrlSigner | None:
@@ -74,7 +74,7 @@ class ServerSettings:
             api_key=env.get(API_KEY_ENV) or None,
             max_upload_bytes=int(env.get(MAX_UPLOAD_BYTES_ENV, defaults.max_upload_bytes)),
             max_pixels=int(env.get(MAX_PIXELS_ENV, defaults.max_pixels)),
-            quality=int(env.get(QUALITY_ENV, defaults.quality)),
+            egress=float(env.get(EGRESS_ENV, defaults.egress)),
             prepare_workers=int(env.get(PREPARE_WORKERS_ENV, defaults.prepare_workers)),
             render_threads=int(env.get(RENDER_THREADS_ENV, defaults.render_threads)),
             max_result_dimension=int(env.get(MAX_RESULT_DIMENSION_ENV) or 0) or None,  # 0: off, as imgproxy
@@ -91,7 +91,7 @@ class ServerSettings:
             STORE_ENV: self.store,
             MAX_UPLOAD_BYTES_ENV: str(self.max_upload_bytes),
             MAX_PIXELS_ENV: str(self.max_pixels),
-            QUALITY_ENV: str(self.quality),
+            EGRESS_ENV: repr(self.egress),
             PREPARE_WORKERS_ENV: str(self.prepare_workers),
             RENDER_THREADS_ENV: str(self.render_threads),
             REQUEST_TIMEOUT_ENV: repr(self.request_timeout),

@@ -31,8 +31,9 @@ class ServerState:
 
     @property
     def ingest_options(self) -> IngestOptions:
-        """The CLI's defaults (scheme, quality target) under this server's limits."""
-        return IngestOptions(max_pixels=self.settings.max_pixels, max_bytes=self.settings.max_upload_bytes)
+        """The CLI's defaults (scheme, quality target) under this server's limits and egress policy."""
+        return IngestOptions(max_pixels=self.settings.max_pixels, max_bytes=self.settings.max_upload_bytes,
+                             egress=self.settings.egress)
 
 
 async def state(request: Request) -> ServerState:

@@ -71,6 +71,13 @@ class LmdbStorage:
                 positioned = cursor.next()
         return ids
 
+    def replace_record(self, record: ImageRecord) -> None:
+        """Overwrite the record of an image whose blob is present (one write transaction)."""
+        with self._env.begin(write=True) as txn:
+            if txn.get(record.id.encode(), db=self._blobs) is None:
+                raise NotFound(f"no blob for {record.id}")
+            txn.put(record.id.encode(), record.dumps(), db=self._records)
+
     # Maintenance for fsck; not part of the Storage interface.
 
     def orphan_blobs(self) -> list[str]:
@@ -82,13 +89,6 @@ class LmdbStorage:
     def remove_blob(self, image_id: str) -> None:
         with self._env.begin(write=True) as txn:
             txn.delete(image_id.encode(), db=self._blobs)
-
-    def replace_record(self, record: ImageRecord) -> None:
-        """Overwrite the record of an image whose blob is present."""
-        with self._env.begin(write=True) as txn:
-            if txn.get(record.id.encode(), db=self._blobs) is None:
-                raise NotFound(f"no blob for {record.id}")
-            txn.put(record.id.encode(), record.dumps(), db=self._records)
 
     def close(self) -> None:
         self._env.close()

@@ -1,0 +1,166 @@
+"""Write-time recipe search: per stored scale, the rendition the read path will serve.
+
+For each scale the *floor* is found first: the smallest baseline JPEG of the scale's size, made
+from the whole stored file (whose pixels are the source's: the transcode is lossless) by the read
+path itself, meeting the threshold. The egress policy allows served files up to `egress` times
+the floor. Then scan-complete prefixes are tried in offset order from `start`; at each, a full
+decode and (where the size allows) a DCT-scaled one, each at the lowest quality meeting the
+threshold for 4:4:4 and 4:2:0 chroma (binary search, every step a real encode and decode). The
+first prefix with a recipe inside the policy wins (fewest stored bytes read), and among its
+recipes the one serving the fewest bytes. The whole file always qualifies (it serves the floor).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from PIL import Image
+
+from pjstore.quality.contract import EOI, Reference, decode_rgb
+from pjstore.quality.metrics import METRICS
+from pjstore.read_path import pipeline
+from pjstore.read_path.orient import orient
+from pjstore.offset_map import OffsetMap, ScaleOffset, rounded
+from pjstore.rendition.recipe import Recipe, draft_for
+
+DEFAULT_EGRESS = 1.25
+SEARCHED_SUBSAMPLINGS = ("4:4:4", "4:2:0")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One scale's verified recipe: the prefix it reads, what it serves and how that scores."""
+
+    index: int  # into the scan ends
+    recipe: Recipe
+    score: float  # the served file, decoded, against the reference
+    served_bytes: int
+    floor_bytes: int
+
+
+@dataclass(frozen=True)
+class Encoded:
+    data: bytes
+    score: float
+
+
+def lowest_quality(at: Callable[[int], Encoded], meets: Callable[[Encoded], bool]) -> tuple[int, Encoded] | None:
+    """The lowest quality in 1..100 whose encoding meets the target, assuming the score rises with
+    quality (libjpeg's scaled tables, up to rounding); None when even 100 misses."""
+    tried: dict[int, Encoded] = {}
+
+    def get(q: int) -> Encoded:
+        if q not in tried:
+            tried[q] = at(q)
+        return tried[q]
+
+    if not meets(get(100)):
+        return None
+    lo, hi = 1, 100  # invariant: `hi` meets
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if meets(get(mid)):
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi, get(hi)
+
+
+def grader(reference: Reference, size: tuple[int, int], orientation: int) -> Callable[[bytes], float]:
+    """The contract score of a served JPEG: decoded, against the reference at `size`, made upright."""
+    want = np.asarray(orient(Image.fromarray(reference.at(size)), orientation))
+    metric = METRICS[reference.target.metric]
+    return lambda data: metric(want, np.asarray(decode_rgb(data)))
+
+
+class ScaleSearch:
+    """The search for one scale of one image (one reference size, one threshold)."""
+
+    def __init__(self, reference: Reference, size: tuple[int, int], threshold: float, look: Look):
+        self.reference, self.size, self.threshold = reference, size, threshold
+        self.orientation, self.colour = look.orientation, look.colour
+        self.subsamplings = SEARCHED_SUBSAMPLINGS[-1:] if look.grey else SEARCHED_SUBSAMPLINGS
+        self.grade = grader(reference, size, look.orientation)
+
+    def best_at(self, prefix: bytes, drafts: tuple[int, ...], budget: float) -> tuple[Recipe, Encoded] | None:
+        """The recipe serving the fewest bytes from `prefix`, meeting the threshold within `budget`."""
+        found: list[tuple[Recipe, Encoded]] = []
+        for draft in drafts:
+            base = Recipe(draft=draft, colour=self.colour)
+            image = pipeline.decoded(prefix, base, self.size)
+            served, icc = pipeline.pixels(image, base, self.size, self.orientation)
+            for subsampling in self.subsamplings:
+                def at(q: int, subsampling: str = subsampling) -> Encoded:
+                    recipe = Recipe(draft=draft, quality=q, subsampling=subsampling, colour=self.colour)
+                    data = pipeline.encode_pixels(served, recipe, icc)
+                    return Encoded(data, self.grade(data))
+
+                lowest = lowest_quality(at, lambda e: e.score >= self.threshold)
+                if lowest is not None and len(lowest[1].data) <= budget:
+                    q, encoded = lowest
+                    found.append((Recipe(draft=draft, quality=q, subsampling=subsampling, colour=self.colour),
+                                  encoded))
+        return min(found, key=lambda f: len(f[1].data)) if found else None
+
+    def best_effort(self, whole: bytes) -> tuple[Recipe, Encoded]:
+        """When no quality meets the threshold: the best-scoring quality-100 rendition of the whole file."""
+        options = []
+        for subsampling in self.subsamplings:
+            recipe = Recipe(quality=100, subsampling=subsampling, colour=self.colour)
+            data, _ = pipeline.transcode(whole, recipe, self.size, self.orientation)
+            options.append((recipe, Encoded(data, self.grade(data))))
+        return max(options, key=lambda o: o[1].score)
+
+
+@dataclass(frozen=True)
+class Look:
+    """What every rendition of one image shares: orientation, colour handling, grey or colour."""
+
+    orientation: int = 1
+    colour: str = "none"
+    grey: bool = False
+
+
+def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scale: float, threshold: float,
+           look: Look, egress: float = DEFAULT_EGRESS, start: int = 0) -> Choice:
+    """The recipe for `scale` (1.0: the whole file at full size), searching prefixes from `start`."""
+    if egress < 1:
+        raise ValueError(f"the egress policy allows at least the floor (k >= 1), not {egress}")
+    size = reference.size(scale)
+    search = ScaleSearch(reference, size, threshold, look)
+    last = len(scan_ends) - 1
+    floor = search.best_at(stored, (1,), math.inf)
+    if floor is None:
+        recipe, encoded = search.best_effort(stored)
+        return Choice(last, recipe, encoded.score, len(encoded.data), len(encoded.data))
+    floor_bytes = len(floor[1].data)
+    budget = egress * floor_bytes
+    drafts = tuple(sorted({1, draft_for((reference.width, reference.height), size)}))
+    for index in range(min(start, last), last):
+        best = search.best_at(bytes(stored[:scan_ends[index]]) + EOI, drafts, budget)
+        if best is not None:
+            return Choice(index, best[0], best[1].score, len(best[1].data), floor_bytes)
+    best = search.best_at(stored, drafts, budget) or floor
+    return Choice(last, best[0], best[1].score, len(best[1].data), floor_bytes)
+
+
+
+def served_offsets(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, look: Look,
+                   egress: float = DEFAULT_EGRESS, starts: dict[float, int] | None = None) -> OffsetMap:
+    """Every scale's choice, whole file last (read whole, at the last scale's threshold). A scale's search
+    starts at its `starts` hint (the prefix contract's cut, which serving can only need more of)
+    and never below the previous scale's cut, so offsets never decrease with scale."""
+    target = reference.target
+    entries = []
+    floor = 0
+    for scale, threshold in [*zip(target.scales, target.thresholds), (1.0, target.thresholds[-1])]:
+        start = len(scan_ends) - 1 if scale == 1.0 else max(floor, (starts or {}).get(scale, floor))
+        c = choose(stored, scan_ends, reference, scale, threshold, look, egress, start)
+        w, h = reference.size(scale)
+        offset = len(stored) if c.index == len(scan_ends) - 1 else scan_ends[c.index]
+        entries.append(ScaleOffset(scale, w, h, offset, rounded(c.score), c.recipe, c.served_bytes, c.floor_bytes))
+        floor = c.index
+    return OffsetMap(target.metric, tuple(entries))
