@@ -6,6 +6,7 @@ server's event loop; `ingest` adds the id check and the single atomic write.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Callable
@@ -122,9 +123,9 @@ def served(blob: bytes, prefix_offsets: OffsetMap, target: QualityTarget, kept: 
     cuts = {end: i for i, end in enumerate(structure.scan_ends)}
     starts = {e.scale: cuts[e.offset] for e in prefix_offsets.entries[:-1] if e.offset in cuts}
     colour = default_colour(kept.icc_profile, options.keep_profile)
-    reference = Reference.served(blob, target, colour)
-    return served_offsets(blob, structure.scan_ends, reference, Look(kept.orientation, colour, grey),
-                          options.egress, starts)
+    references = functools.cache(lambda c: Reference.served(blob, target, c))
+    return served_offsets(blob, structure.scan_ends, references, Look(kept.orientation, colour, grey),
+                          options.egress, starts, len(kept.icc_profile or b""))
 
 
 def ingest(store: Storage, source: bytes, options: IngestOptions = IngestOptions(),

@@ -13,7 +13,7 @@ recipes the one serving the fewest bytes. The whole file always qualifies (it se
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -148,18 +148,26 @@ def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scal
 
 
 
-def served_offsets(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, look: Look,
-                   egress: float = DEFAULT_EGRESS, starts: dict[float, int] | None = None) -> OffsetMap:
-    """Every scale's choice, whole file last (read whole, at the last scale's threshold). A scale's search
-    starts at its `starts` hint (the prefix contract's cut, which serving can only need more of)
-    and never below the previous scale's cut, so offsets never decrease with scale."""
-    target = reference.target
+def served_offsets(stored: bytes, scan_ends: tuple[int, ...], references: Callable[[str], Reference],
+                   look: Look, egress: float = DEFAULT_EGRESS, starts: dict[float, int] | None = None,
+                   icc_bytes: int = 0) -> OffsetMap:
+    """Every scale's choice, whole file last (read whole, at the last scale's threshold).
+
+    `references(colour)` is the reference in that colour handling's served colour space. A scale's
+    search starts at its `starts` hint (the prefix contract's cut, which serving can only need
+    more of) and never below the previous scale's cut, so offsets never decrease with scale. A
+    kept profile that would be more than half a scale's rendition is converted away instead.
+    """
+    target = references(look.colour).target
     entries = []
     floor = 0
     for scale, threshold in [*zip(target.scales, target.thresholds), (1.0, target.thresholds[-1])]:
         start = len(scan_ends) - 1 if scale == 1.0 else max(floor, (starts or {}).get(scale, floor))
-        c = choose(stored, scan_ends, reference, scale, threshold, look, egress, start)
-        w, h = reference.size(scale)
+        c = choose(stored, scan_ends, references(look.colour), scale, threshold, look, egress, start)
+        if look.colour == "keep" and 2 * icc_bytes > c.served_bytes:
+            converted = replace(look, colour="convert")
+            c = choose(stored, scan_ends, references("convert"), scale, threshold, converted, egress, start)
+        w, h = references(look.colour).size(scale)
         offset = len(stored) if c.index == len(scan_ends) - 1 else scan_ends[c.index]
         entries.append(ScaleOffset(scale, w, h, offset, rounded(c.score), c.recipe, c.served_bytes, c.floor_bytes))
         floor = c.index
