@@ -104,7 +104,7 @@ def prepare(source: bytes, options: IngestOptions = IngestOptions(), jpegtran: J
         candidates.append((cost, name, len(plan.script), offsets, stored.data))
     _, name, scans, offsets, blob = min(candidates, key=lambda c: c[0])
     if options.contract == "served":
-        offsets = served(blob, offsets, options.target, kept, structure.color_space == "GRAY", options)
+        offsets = served(blob, offsets, options.target, kept, structure.color_space == "GRAY", options)[options.egress]
     frame = structure.frame
     record = ImageRecord(
         id=ids.image_id(source), width=frame.width, height=frame.height,
@@ -117,15 +117,16 @@ def prepare(source: bytes, options: IngestOptions = IngestOptions(), jpegtran: J
 
 
 def served(blob: bytes, prefix_offsets: OffsetMap, target: QualityTarget, kept: metadata.KeptMetadata,
-           grey: bool, options: IngestOptions) -> OffsetMap:
-    """Served-contract rows for a stored file, searched from its prefix-contract offsets."""
+           grey: bool, options: IngestOptions, egresses: tuple[float, ...] | None = None) -> dict[float, OffsetMap]:
+    """Served-contract rows for a stored file, searched from its prefix-contract offsets, under
+    each egress policy of `egresses` (default: the options' one)."""
     structure = parse(blob)
     cuts = {end: i for i, end in enumerate(structure.scan_ends)}
     starts = {e.scale: cuts[e.offset] for e in prefix_offsets.entries[:-1] if e.offset in cuts}
     colour = default_colour(kept.icc_profile, options.keep_profile)
     references = functools.cache(lambda c: Reference.served(blob, target, c))
     return served_offsets(blob, structure.scan_ends, references, Look(kept.orientation, colour, grey),
-                          options.egress, starts, len(kept.icc_profile or b""))
+                          egresses or (options.egress,), starts, len(kept.icc_profile or b""))
 
 
 def ingest(store: Storage, source: bytes, options: IngestOptions = IngestOptions(),

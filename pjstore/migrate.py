@@ -30,7 +30,7 @@ def upgraded(record: ImageRecord, blob: bytes, options: IngestOptions = IngestOp
     """`record` with served-contract rows for its stored file `blob` (same thresholds and scales)."""
     structure = parse(blob)
     kept = metadata.extract(blob, structure)
-    offsets = served(blob, record.offsets, record.target, kept, structure.color_space == "GRAY", options)
+    offsets = served(blob, record.offsets, record.target, kept, structure.color_space == "GRAY", options)[options.egress]
     return replace(record, offsets=offsets, contract="served")
 
 

@@ -205,7 +205,7 @@ def served_psnr(source: bytes, served: bytes, scale: float) -> float:
 
 def floor_bytes(source: bytes, scale: float, threshold: float) -> int:
     """The smallest baseline JPEG (Pillow, optimized Huffman, 4:4:4 or 4:2:0) of the reference
-    meeting `threshold`: what the egress policy's floor is, found by trying every quality."""
+    meeting `threshold`: what the egress policy's floor is (bisection over quality)."""
     w, h = Image.open(io.BytesIO(source)).size
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     ref = served_reference(source, size)
@@ -214,13 +214,20 @@ def floor_bytes(source: bytes, scale: float, threshold: float) -> int:
     if grey:
         pixels = pixels.convert("L")
     best = None
+    def passing(q: int, subsampling: str) -> int | None:
+        out = io.BytesIO()
+        pixels.save(out, "JPEG", quality=q, optimize=True, **({} if grey else {"subsampling": subsampling}))
+        b = np.asarray(Image.open(io.BytesIO(out.getvalue())).convert("RGB"), dtype=np.float64)
+        mse = np.mean((ref - b) ** 2)
+        return out.tell() if mse == 0 or 10 * math.log10(255**2 / mse) >= threshold else None
+
     for subsampling in ["4:2:0"] if grey else ["4:4:4", "4:2:0"]:
-        for q in range(1, 101):
-            out = io.BytesIO()
-            pixels.save(out, "JPEG", quality=q, optimize=True, subsampling=subsampling)
-            b = np.asarray(Image.open(io.BytesIO(out.getvalue())).convert("RGB"), dtype=np.float64)
-            mse = np.mean((ref - b) ** 2)
-            if mse == 0 or 10 * math.log10(255**2 / mse) >= threshold:
-                best = min(best or out.tell(), out.tell())
-                break
+        if passing(100, subsampling) is None:
+            continue
+        lo, hi = 1, 100
+        while lo < hi:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if passing(mid, subsampling) is not None else (mid + 1, hi)
+        size_at = passing(hi, subsampling)
+        best = size_at if best is None else min(best, size_at)
     return best

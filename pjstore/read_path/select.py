@@ -9,21 +9,27 @@ from pjstore.offset_map import ScaleOffset
 from pjstore.record import ImageRecord
 from pjstore.rendition.recipe import Recipe
 
-# Encoder quality added to the covering scale's recipe for a size between stored scales, where
-# the recipe was not verified (measured by eval/arbitrary_sizes.py: the share of random widths meeting the target).
-BETWEEN_SCALES_QUALITY = 3
+# Encoder quality added for a size between stored scales, where no recipe was verified; measured
+# by eval/served.py (the share of random widths meeting the threshold).
+BETWEEN_SCALES_QUALITY = 4
 
 
 @dataclass(frozen=True)
 class Selection:
     entry: ScaleOffset  # the stored scale whose prefix is read
     size: tuple[int, int]  # exact output size, stored (pre-orientation) axes
-    margin: int = 0  # encoder quality added to the stored scale's recipe
+    recipe: Recipe  # what renders it
 
-    @property
-    def recipe(self) -> Recipe:
-        own = self.entry.recipe
-        return replace(own, quality=min(100, own.quality + self.margin)) if self.margin else own
+
+def between(covering: ScaleOffset, below: ScaleOffset | None) -> Recipe:
+    """The recipe for a size below `covering`'s own (and above `below`'s, if any): its prefix and
+    decode, encoded as well as either neighbour verified plus a margin, since a smaller picture of
+    the same scene packs more detail per pixel and needs a higher quality than the covering one."""
+    own = covering.recipe
+    recipes = [own] + ([below.recipe] if below else [])
+    quality = min(100, max(r.quality for r in recipes) + BETWEEN_SCALES_QUALITY)
+    subsampling = "4:4:4" if any(r.subsampling == "4:4:4" for r in recipes) else own.subsampling
+    return replace(own, quality=quality, subsampling=subsampling)
 
 
 def by_scale(record: ImageRecord, scale: float) -> Selection:
@@ -33,7 +39,7 @@ def by_scale(record: ImageRecord, scale: float) -> Selection:
     except KeyError:
         allowed = ", ".join(f"{s:g}" for s in record.offsets.scales)
         raise InvalidRequest(f"scale {scale:g} is not stored; choose one of {allowed}") from None
-    return Selection(entry, (entry.width, entry.height))
+    return Selection(entry, (entry.width, entry.height), entry.recipe)
 
 
 def by_size(record: ImageRecord, width: int | None = None, height: int | None = None) -> Selection:
@@ -53,6 +59,8 @@ def by_size(record: ImageRecord, width: int | None = None, height: int | None = 
         out = (max(1, round(up_w * height / up_h)), height)
     size = (out[1], out[0]) if swap else out
     entry = record.offsets.covering(*size)
-    # Served-contract recipes verified at their own size; 0.1.0's records are served as they were.
-    between = size != (entry.width, entry.height) and record.contract == "served"
-    return Selection(entry, size, BETWEEN_SCALES_QUALITY if between else 0)
+    if size == (entry.width, entry.height) or record.contract != "served":  # 0.1.0's: served as they were
+        return Selection(entry, size, entry.recipe)
+    entries = record.offsets.entries
+    index = entries.index(entry)
+    return Selection(entry, size, between(entry, entries[index - 1] if index else None))

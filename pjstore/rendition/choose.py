@@ -3,7 +3,7 @@
 For each scale the *floor* is found first: the smallest baseline JPEG of the scale's size, made
 from the whole stored file (whose pixels are the source's: the transcode is lossless) by the read
 path itself, meeting the threshold. The egress policy allows served files up to `egress` times
-the floor. Then scan-complete prefixes are tried in offset order from `start`; at each, a full
+the floor. Then scan-complete prefixes are tried in offset order from a start; at each, a full
 decode and (where the size allows) a DCT-scaled one, each at the lowest quality meeting the
 threshold for 4:4:4 and 4:2:0 chroma (binary search, every step a real encode and decode). The
 first prefix with a recipe inside the policy wins (fewest stored bytes read), and among its
@@ -12,9 +12,8 @@ recipes the one serving the fewest bytes. The whole file always qualifies (it se
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Callable, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -27,6 +26,7 @@ from pjstore.offset_map import OffsetMap, ScaleOffset, rounded
 from pjstore.rendition.recipe import Recipe, draft_for
 
 DEFAULT_EGRESS = 1.25
+T = TypeVar("T")
 SEARCHED_SUBSAMPLINGS = ("4:4:4", "4:2:0")
 
 
@@ -47,12 +47,12 @@ class Encoded:
     score: float
 
 
-def lowest_quality(at: Callable[[int], Encoded], meets: Callable[[Encoded], bool]) -> tuple[int, Encoded] | None:
+def lowest_quality(at: Callable[[int], T], meets: Callable[[T], bool]) -> tuple[int, T] | None:
     """The lowest quality in 1..100 whose encoding meets the target, assuming the score rises with
     quality (libjpeg's scaled tables, up to rounding); None when even 100 misses."""
-    tried: dict[int, Encoded] = {}
+    tried: dict[int, T] = {}
 
-    def get(q: int) -> Encoded:
+    def get(q: int) -> T:
         if q not in tried:
             tried[q] = at(q)
         return tried[q]
@@ -85,8 +85,8 @@ class ScaleSearch:
         self.subsamplings = SEARCHED_SUBSAMPLINGS[-1:] if look.grey else SEARCHED_SUBSAMPLINGS
         self.grade = grader(reference, size, look.orientation)
 
-    def best_at(self, prefix: bytes, drafts: tuple[int, ...], budget: float) -> tuple[Recipe, Encoded] | None:
-        """The recipe serving the fewest bytes from `prefix`, meeting the threshold within `budget`."""
+    def best_at(self, prefix: bytes, drafts: tuple[int, ...]) -> tuple[Recipe, Encoded] | None:
+        """The recipe serving the fewest bytes from `prefix` while meeting the threshold."""
         found: list[tuple[Recipe, Encoded]] = []
         for draft in drafts:
             base = Recipe(draft=draft, colour=self.colour)
@@ -99,7 +99,7 @@ class ScaleSearch:
                     return Encoded(data, self.grade(data))
 
                 lowest = lowest_quality(at, lambda e: e.score >= self.threshold)
-                if lowest is not None and len(lowest[1].data) <= budget:
+                if lowest is not None:
                     q, encoded = lowest
                     found.append((Recipe(draft=draft, quality=q, subsampling=subsampling, colour=self.colour),
                                   encoded))
@@ -125,33 +125,43 @@ class Look:
 
 
 def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scale: float, threshold: float,
-           look: Look, egress: float = DEFAULT_EGRESS, start: int = 0) -> Choice:
-    """The recipe for `scale` (1.0: the whole file at full size), searching prefixes from `start`."""
-    if egress < 1:
-        raise ValueError(f"the egress policy allows at least the floor (k >= 1), not {egress}")
+           look: Look, starts: dict[float, int]) -> dict[float, Choice]:
+    """The recipe for `scale` (1.0: the whole file at full size) under each egress policy k of
+    `starts`, searching prefixes from its start index. One walk serves every k: at each prefix the
+    recipe serving the fewest bytes does not depend on k, only whether it is within k * floor."""
+    if min(starts) < 1:
+        raise ValueError(f"the egress policy allows at least the floor (k >= 1), not {min(starts)}")
     size = reference.size(scale)
     search = ScaleSearch(reference, size, threshold, look)
     last = len(scan_ends) - 1
-    floor = search.best_at(stored, (1,), math.inf)
+    floor = search.best_at(stored, (1,))
     if floor is None:
         recipe, encoded = search.best_effort(stored)
-        return Choice(last, recipe, encoded.score, len(encoded.data), len(encoded.data))
+        return {k: Choice(last, recipe, encoded.score, len(encoded.data), len(encoded.data)) for k in starts}
     floor_bytes = len(floor[1].data)
-    budget = egress * floor_bytes
     drafts = tuple(sorted({1, draft_for((reference.width, reference.height), size)}))
-    for index in range(min(start, last), last):
-        best = search.best_at(bytes(stored[:scan_ends[index]]) + EOI, drafts, budget)
-        if best is not None:
-            return Choice(index, best[0], best[1].score, len(best[1].data), floor_bytes)
-    best = search.best_at(stored, drafts, budget) or floor
-    return Choice(last, best[0], best[1].score, len(best[1].data), floor_bytes)
-
+    found: dict[float, Choice] = {}
+    for index in range(min(last, *starts.values()), last + 1):
+        pending = [k for k, start in starts.items() if k not in found and start <= index]
+        if not pending:
+            if len(found) == len(starts):
+                break
+            continue
+        best = search.best_at(stored if index == last else bytes(stored[:scan_ends[index]]) + EOI, drafts)
+        if best is None:
+            continue
+        recipe, encoded = best
+        for k in pending:
+            if len(encoded.data) <= k * floor_bytes:  # the whole file always is: it serves the floor
+                found[k] = Choice(index, recipe, encoded.score, len(encoded.data), floor_bytes)
+    return found
 
 
 def served_offsets(stored: bytes, scan_ends: tuple[int, ...], references: Callable[[str], Reference],
-                   look: Look, egress: float = DEFAULT_EGRESS, starts: dict[float, int] | None = None,
-                   icc_bytes: int = 0) -> OffsetMap:
-    """Every scale's choice, whole file last (read whole, at the last scale's threshold).
+                   look: Look, egresses: tuple[float, ...] = (DEFAULT_EGRESS,),
+                   starts: dict[float, int] | None = None, icc_bytes: int = 0) -> dict[float, OffsetMap]:
+    """Every scale's choice under each egress policy, whole file last (read whole, at the last
+    scale's threshold).
 
     `references(colour)` is the reference in that colour handling's served colour space. A scale's
     search starts at its `starts` hint (the prefix contract's cut, which serving can only need
@@ -159,16 +169,21 @@ def served_offsets(stored: bytes, scan_ends: tuple[int, ...], references: Callab
     kept profile that would be more than half a scale's rendition is converted away instead.
     """
     target = references(look.colour).target
-    entries = []
-    floor = 0
+    last = len(scan_ends) - 1
+    entries: dict[float, list[ScaleOffset]] = {k: [] for k in egresses}
+    floors = dict.fromkeys(egresses, 0)
     for scale, threshold in [*zip(target.scales, target.thresholds), (1.0, target.thresholds[-1])]:
-        start = len(scan_ends) - 1 if scale == 1.0 else max(floor, (starts or {}).get(scale, floor))
-        c = choose(stored, scan_ends, references(look.colour), scale, threshold, look, egress, start)
-        if look.colour == "keep" and 2 * icc_bytes > c.served_bytes:
-            converted = replace(look, colour="convert")
-            c = choose(stored, scan_ends, references("convert"), scale, threshold, converted, egress, start)
+        hint = (starts or {}).get(scale, 0)
+        begin = {k: last if scale == 1.0 else max(floors[k], hint) for k in egresses}
+        chosen = choose(stored, scan_ends, references(look.colour), scale, threshold, look, begin)
+        dwarfed = {k: begin[k] for k, c in chosen.items() if look.colour == "keep" and 2 * icc_bytes > c.served_bytes}
+        if dwarfed:
+            chosen |= choose(stored, scan_ends, references("convert"), scale, threshold,
+                             replace(look, colour="convert"), dwarfed)
         w, h = references(look.colour).size(scale)
-        offset = len(stored) if c.index == len(scan_ends) - 1 else scan_ends[c.index]
-        entries.append(ScaleOffset(scale, w, h, offset, rounded(c.score), c.recipe, c.served_bytes, c.floor_bytes))
-        floor = c.index
-    return OffsetMap(target.metric, tuple(entries))
+        for k, c in chosen.items():
+            offset = len(stored) if c.index == last else scan_ends[c.index]
+            entries[k].append(ScaleOffset(scale, w, h, offset, rounded(c.score), c.recipe, c.served_bytes,
+                                          c.floor_bytes))
+            floors[k] = c.index
+    return {k: OffsetMap(target.metric, tuple(rows)) for k, rows in entries.items()}
