@@ -47,9 +47,12 @@ class Encoded:
     score: float
 
 
-def lowest_quality(at: Callable[[int], T], meets: Callable[[T], bool]) -> tuple[int, T] | None:
+def lowest_quality(at: Callable[[int], T], meets: Callable[[T], bool],
+                   guess: int | None = None) -> tuple[int, T] | None:
     """The lowest quality in 1..100 whose encoding meets the target, assuming the score rises with
-    quality (libjpeg's scaled tables, up to rounding); None when even 100 misses."""
+    quality (libjpeg's scaled tables, up to rounding); None when even 100 misses. With a `guess`
+    (say, the answer for a neighbouring prefix) it gallops from there before bisecting, which
+    takes a few encodes instead of seven when the guess is close."""
     tried: dict[int, T] = {}
 
     def get(q: int) -> T:
@@ -57,9 +60,23 @@ def lowest_quality(at: Callable[[int], T], meets: Callable[[T], bool]) -> tuple[
             tried[q] = at(q)
         return tried[q]
 
-    if not meets(get(100)):
+    lo, hi = 1, 100  # invariant: `hi` meets, everything below `lo` misses
+    if guess is not None and 1 <= guess <= 100:
+        step = 1
+        if meets(get(guess)):
+            hi = guess
+            while hi > 1 and meets(get(max(1, hi - step))):
+                hi, step = max(1, hi - step), 2 * step
+            lo = max(1, hi - step + 1)
+        else:
+            lo = guess + 1
+            while lo <= 100 and not meets(get(min(100, guess + step))):
+                lo, step = min(100, guess + step) + 1, 2 * step
+            if lo > 100:
+                return None
+            hi = min(100, guess + step)
+    elif not meets(get(100)):
         return None
-    lo, hi = 1, 100  # invariant: `hi` meets
     while lo < hi:
         mid = (lo + hi) // 2
         if meets(get(mid)):
@@ -84,6 +101,7 @@ class ScaleSearch:
         self.orientation, self.colour = look.orientation, look.colour
         self.subsamplings = SEARCHED_SUBSAMPLINGS[-1:] if look.grey else SEARCHED_SUBSAMPLINGS
         self.grade = grader(reference, size, look.orientation)
+        self.guesses: dict[tuple[int, str], int] = {}  # the last answer per decode and chroma
 
     def best_at(self, prefix: bytes, drafts: tuple[int, ...]) -> tuple[Recipe, Encoded] | None:
         """The recipe serving the fewest bytes from `prefix` while meeting the threshold."""
@@ -98,9 +116,11 @@ class ScaleSearch:
                     data = pipeline.encode_pixels(served, recipe, icc)
                     return Encoded(data, self.grade(data))
 
-                lowest = lowest_quality(at, lambda e: e.score >= self.threshold)
+                lowest = lowest_quality(at, lambda e: e.score >= self.threshold,
+                                        self.guesses.get((draft, subsampling)))
                 if lowest is not None:
                     q, encoded = lowest
+                    self.guesses[(draft, subsampling)] = q
                     found.append((Recipe(draft=draft, quality=q, subsampling=subsampling, colour=self.colour),
                                   encoded))
         return min(found, key=lambda f: len(f[1].data)) if found else None
@@ -139,7 +159,10 @@ def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scal
         recipe, encoded = search.best_effort(stored)
         return {k: Choice(last, recipe, encoded.score, len(encoded.data), len(encoded.data)) for k in starts}
     floor_bytes = len(floor[1].data)
-    drafts = tuple(sorted({1, draft_for((reference.width, reference.height), size)}))
+    # A full decode, and DCT-scaled ones to twice the size (LANCZOS still filters) and to just
+    # above it (the fastest: little or nothing left to resize).
+    full = (reference.width, reference.height)
+    drafts = tuple(sorted({1, draft_for(full, size), draft_for(full, size, oversample=1)}))
     found: dict[float, Choice] = {}
     for index in range(min(last, *starts.values()), last + 1):
         pending = [k for k, start in starts.items() if k not in found and start <= index]
