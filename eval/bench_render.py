@@ -12,7 +12,7 @@ Per image and stored scale, one run, side by side, the same exact output size an
   pillow    Pillow of the whole source: `draft` to at least twice the size, then LANCZOS, encode.
 CPU time (time.process_time, all threads) per call, median of rounds run round-robin. With memory
 on, each variant renders the largest image's scales once more in a fresh process and reports its
-peak resident memory above the process's baseline (ru_maxrss).
+peak resident memory above what the process held just before (the kernel's VmHWM, reset first).
 """
 
 from __future__ import annotations
@@ -70,13 +70,13 @@ def calls(source: bytes, blob: bytes, entry, orientation: int) -> dict:
 
 
 def peak_memory(path: Path, blob: bytes, record, variant: str, scale_index: int) -> int:
-    """Peak RSS (KB) above the baseline of a fresh process rendering one scale once (ru_maxrss
-    only rises, so every figure gets its own process)."""
+    """Peak RSS (KB) above the resident size just before, of a fresh process rendering one scale
+    once: the kernel's high-water mark (VmHWM) is reset first (Linux `clear_refs` 5)."""
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "stored.jpg").write_bytes(blob)
         (Path(tmp) / "record.json").write_bytes(record.dumps())
         code = f"""
-import gc, resource, sys
+import gc, sys
 sys.path.insert(0, {str(Path(__file__).resolve().parent)!r})
 import bench_render as b
 from pjstore.record import ImageRecord
@@ -85,10 +85,15 @@ blob = open({tmp + '/stored.jpg'!r}, 'rb').read()
 record = ImageRecord.loads(open({tmp + '/record.json'!r}, 'rb').read())
 e = record.offsets.entries[{scale_index}]
 fn = b.calls(source, blob, e, record.orientation)[{variant!r}]
+def status(field):
+    for line in open('/proc/self/status'):
+        if line.startswith(field + ':'):
+            return int(line.split()[1])
 gc.collect()
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+open('/proc/self/clear_refs', 'w').write('5')
+base = status('VmRSS')
 fn()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)
+print(status('VmHWM') - base)
 """
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
         got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
@@ -127,7 +132,7 @@ def main() -> None:
               f"{t['pjstore'] / t['vips']:.2f}x | {t['pjstore'] / t['pillow']:.2f}x |")
     if not a.no_memory:
         largest = max(pixels, key=pixels.get)
-        print(f"\nPeak memory above baseline per rendition (MB, ru_maxrss), {largest.name} "
+        print(f"\nPeak memory above baseline per rendition (MB, VmHWM), {largest.name} "
               f"({pixels[largest] / 1e6:.1f} MP):\n")
         print("| scale | " + " | ".join(VARIANTS) + " |")
         print("|---|" + "---|" * len(VARIANTS))
