@@ -110,6 +110,10 @@ def frontier(rows: list[ServedRow], out: Path) -> None:
                 [sum(r.served_bytes for r in rs) / sum(r.floor_bytes for r in rs)], "x", color=line.get_color(),
                 markersize=9, label=f"{scale:g} prefix contract, q85")
     ax.plot([1.0], [1.0], "s", color="black", label="dynamic baseline (whole source, serves the floor)")
+    for scale in scales:  # a static copy is the floor, read whole (and stored beside the source)
+        rs = [r for r in rows if r.stored_scale and r.scale == scale and r.policy == "prefix"]
+        ax.plot([sum(r.floor_bytes / r.source_bytes for r in rs) / len(rs)], [1.0], "^", color="grey")
+    ax.plot([], [], "^", color="grey", label="static copies (the floor, stored as well)")
     ax.set_xlabel("stored bytes read / source bytes (mean)")
     ax.set_ylabel("served bytes / floor (sum)")
     ax.set_title("Egress frontier: bytes read against bytes served, per scale, k = 1.0 .. 2.5")
