@@ -4,10 +4,12 @@ For each scale the *floor* is found first: the smallest baseline JPEG of the sca
 from the whole stored file (whose pixels are the source's: the transcode is lossless) by the read
 path itself, meeting the threshold. The egress policy allows served files up to `egress` times
 the floor. Then scan-complete prefixes are tried in offset order from a start; at each, a full
-decode and (where the size allows) a DCT-scaled one, each at the lowest quality meeting the
-threshold for 4:4:4 and 4:2:0 chroma (binary search, every step a real encode and decode). The
-first prefix with a recipe inside the policy wins (fewest stored bytes read), and among its
-recipes the one serving the fewest bytes. The whole file always qualifies (it serves the floor).
+decode and (where the size allows) DCT-scaled ones, each at the lowest quality meeting the
+threshold for 4:4:4 and 4:2:0 chroma (bisection, or a gallop from the previous prefix's answer;
+every step a real encode and decode). The first prefix with a recipe inside the policy wins
+(fewest stored bytes read), and among its recipes the one serving the fewest bytes. The whole
+file always qualifies (it serves the floor). One walk answers several policies at once (the eval's
+frontier), since which recipe serves the fewest bytes at a prefix does not depend on k.
 """
 
 from __future__ import annotations
