@@ -80,3 +80,7 @@ class IccDropped(MetadataWarning):
 
 class ExifDropped(MetadataWarning):
     """The EXIF block could not be read, so its orientation was not kept (the image is stored as coded)."""
+
+
+class CorruptRecord(PjstoreError):
+    """A stored record that cannot be read: garbled, missing fields, or from a newer pjstore."""

@@ -1,7 +1,9 @@
 """Store checking and repair: every listed image complete and verifiable, no orphan data.
 
 An image verifies when its blob has the recorded size and SHA-256, parses as the recorded number
-of scans, and every recorded offset is a scan-complete prefix whose decode meets its threshold.
+of scans, and every recorded offset is a scan-complete prefix that meets its threshold: under the
+served contract, the rendition its recipe makes (rendered, then decoded) scores at least the
+threshold and has the recorded length; under the prefix contract, the decoded prefix does.
 The reference is the whole stored file: being lossless, it decodes to the source's pixels.
 """
 
@@ -10,11 +12,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from dataclasses import replace
+
 from pjstore import offset_map
 from pjstore.encoder.structure import parse
 from pjstore.errors import NotFound, PjstoreError
-from pjstore.quality.contract import Reference, decode_prefix
+from pjstore.migrate import upgraded
+from pjstore.quality.contract import EOI, Reference, decode_prefix
+from pjstore.read_path.pipeline import transcode
 from pjstore.record import ImageRecord
+from pjstore.rendition.choose import grader
 from pjstore.storage.lmdb_store import LmdbStorage
 
 
@@ -46,22 +53,49 @@ def verify(record: ImageRecord, blob: bytes) -> Problem | None:
         return Problem(record.id, "corrupt", f"stored file does not parse: {exc}")
     if len(structure.scans) != record.scans:
         return Problem(record.id, "corrupt", f"{len(structure.scans)} scans, record says {record.scans}")
-    reference = Reference.from_source(blob, record.target)
-    cuts = set(structure.scan_ends)
-    for entry, threshold in zip(record.offsets.entries, record.thresholds):
+    cuts = set(structure.scan_ends) | {len(blob)}
+    for entry in record.offsets.entries:
         if entry.offset not in cuts:
             return Problem(record.id, "bad-offsets", f"offset {entry.offset} of scale {entry.scale:g} is not a scan end")
+    check = _served_problem if record.contract == "served" else _prefix_problem
+    return check(record, blob)
+
+
+def _prefix_problem(record: ImageRecord, blob: bytes) -> Problem | None:
+    reference = Reference.from_source(blob, record.target)
+    for entry, threshold in zip(record.offsets.entries, record.thresholds):
         score = reference.score(decode_prefix(blob, entry.offset), entry.scale)
         if score < threshold:
             return Problem(record.id, "bad-offsets", f"scale {entry.scale:g} reaches {score:.2f} < {threshold:g}")
     return None
 
 
+def _served_problem(record: ImageRecord, blob: bytes) -> Problem | None:
+    """Render every row as the read path would and grade what it sends."""
+    references: dict[str, Reference] = {}
+    for entry, threshold in zip(record.offsets.entries, (*record.thresholds, record.thresholds[-1])):
+        colour = entry.recipe.colour
+        if colour not in references:
+            references[colour] = Reference.served(blob, record.target, colour)
+        size = (entry.width, entry.height)
+        prefix = blob if entry.offset >= len(blob) else blob[:entry.offset] + EOI
+        data, _ = transcode(prefix, entry.recipe, size, record.orientation)
+        score = grader(references[colour], size, record.orientation)(data)
+        if score < threshold and score < entry.score - 1e-3:  # a best-effort row keeps its recorded score
+            return Problem(record.id, "bad-offsets", f"scale {entry.scale:g} serves {score:.2f} < {threshold:g}")
+        if len(data) != entry.served_bytes:
+            return Problem(record.id, "bad-offsets",
+                           f"scale {entry.scale:g} serves {len(data)} bytes, record says {entry.served_bytes}")
+    return None
+
+
 def remeasured(record: ImageRecord, blob: bytes) -> ImageRecord:
-    """The record with offsets measured afresh from the (intact) stored file."""
+    """The record with offsets (and recipes) measured afresh from the (intact) stored file."""
+    if record.contract == "served":
+        return upgraded(record, blob)
     structure = parse(blob)
     offsets = offset_map.measure(blob, structure.scan_ends, Reference.from_source(blob, record.target))
-    return ImageRecord(**{**record.__dict__, "offsets": offsets})
+    return replace(record, offsets=offsets)
 
 
 def fsck(store: LmdbStorage, repair: bool = False) -> FsckReport:

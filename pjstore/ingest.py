@@ -6,6 +6,7 @@ server's event loop; `ingest` adds the id check and the single atomic write.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Callable
@@ -17,8 +18,11 @@ from pjstore.encoder import metadata, transcode
 from pjstore.encoder.metadata import DEFAULT_MAX_ICC_BYTES
 from pjstore.encoder.structure import DEFAULT_MAX_APP_SEGMENTS, DEFAULT_MAX_SCANS, JpegStructure, parse
 from pjstore.errors import NotFound, TooLarge
+from pjstore.offset_map import OffsetMap
 from pjstore.quality.contract import QualityTarget, Reference
-from pjstore.record import ImageRecord
+from pjstore.read_path.colour import default_colour
+from pjstore.record import CONTRACTS, ImageRecord
+from pjstore.rendition.choose import DEFAULT_EGRESS, Look, served_offsets
 from pjstore.encoder import coefficients
 from pjstore.scan_search import progressive
 from pjstore.scan_search.options import SearchOptions
@@ -72,10 +76,17 @@ class IngestOptions:
     max_scans: int = DEFAULT_MAX_SCANS  # more: refused (TooLarge)
     max_app_segments: int = DEFAULT_MAX_APP_SEGMENTS  # APPn/COM segments; more: refused (TooLarge)
     max_icc_bytes: int = DEFAULT_MAX_ICC_BYTES  # a bigger ICC profile is dropped, with a warning
+    contract: str = "served"  # "prefix": 0.1.0's offsets by decoded prefix, served at quality 85
+    egress: float = DEFAULT_EGRESS  # served bytes at most this times the floor (served contract)
+    keep_profile: bool = False  # keep a non-sRGB ICC profile in renditions instead of converting
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
             raise ValueError(f"unknown scheme {self.scheme!r}; choose from {sorted(SCHEMES)}")
+        if self.contract not in CONTRACTS:
+            raise ValueError(f"unknown contract {self.contract!r}; choose from {CONTRACTS}")
+        if not self.egress >= 1:
+            raise ValueError(f"egress must be at least 1 (the floor itself), not {self.egress}")
         if min(self.max_pixels, self.max_bytes, self.max_scans, self.max_app_segments) < 1 or self.max_icc_bytes < 0:
             raise ValueError("limits must be positive")
 
@@ -108,6 +119,8 @@ def prepare(source: bytes, options: IngestOptions = IngestOptions(), jpegtran: J
         if not plan.try_default:
             break  # the search says the default progression cannot read less (ScanPlan.try_default)
     _, name, scans, offsets, blob = min(candidates, key=lambda c: c[0])
+    if options.contract == "served":
+        offsets = served(blob, offsets, options.target, kept, structure.color_space == "GRAY", options)[options.egress]
     frame = structure.frame
     record = ImageRecord(
         id=ids.image_id(source), width=frame.width, height=frame.height,
@@ -115,8 +128,22 @@ def prepare(source: bytes, options: IngestOptions = IngestOptions(), jpegtran: J
         source_bytes=len(source), stored_bytes=len(blob), scheme=name, scans=scans,
         thresholds=options.target.thresholds, offsets=offsets, stored_sha256=hashlib.sha256(blob).hexdigest(),
         warnings=tuple(w.line() for w in kept.warnings),
+        contract=options.contract,
     )
     return Prepared(record, blob)
+
+
+def served(blob: bytes, prefix_offsets: OffsetMap, target: QualityTarget, kept: metadata.KeptMetadata,
+           grey: bool, options: IngestOptions, egresses: tuple[float, ...] | None = None) -> dict[float, OffsetMap]:
+    """Served-contract rows for a stored file, searched from its prefix-contract offsets, under
+    each egress policy of `egresses` (default: the options' one)."""
+    structure = parse(blob)
+    cuts = {end: i for i, end in enumerate(structure.scan_ends)}
+    starts = {e.scale: cuts[e.offset] for e in prefix_offsets.entries[:-1] if e.offset in cuts}
+    colour = default_colour(kept.icc_profile, options.keep_profile)
+    references = functools.cache(lambda c: Reference.served(blob, target, c))
+    return served_offsets(blob, structure.scan_ends, references, Look(kept.orientation, colour, grey),
+                          egresses or (options.egress,), starts, len(kept.icc_profile or b""))
 
 
 def ingest(store: Storage, source: bytes, options: IngestOptions = IngestOptions(),

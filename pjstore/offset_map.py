@@ -1,6 +1,11 @@
-"""The offset map: for each scale, the stored-file prefix that meets the quality target.
+"""The offset map: for each scale, the stored-file prefix it is served from, and how.
 
-Offsets are found by really decoding scan-complete prefixes (`measure`), never estimated. A
+Each row carries its rendition recipe. Under the served contract (the default) the recipe, the
+served score and the served bytes come from `pjstore.rendition.choose`, which renders and decodes
+what will be sent. Under the prefix contract (the dissertation's, and 0.1.0's) the offset is the
+shortest prefix whose *decode* meets the target, served with the legacy recipe (quality 85).
+
+Prefix-contract offsets are found by really decoding scan-complete prefixes (`measure`), never estimated. A
 search may pass hints (its predicted cut per scale); measurement then starts there and walks
 back while the shorter prefix still passes and forward while it fails, so what is stored always
 passes and the prefix one scan shorter does not.
@@ -15,17 +20,43 @@ from PIL import Image
 
 from pjstore.quality.contract import Reference, decode_prefix
 from pjstore.quality.sizes import target_size
+from pjstore.rendition.recipe import LEGACY, Recipe
 
 
 @dataclass(frozen=True)
 class ScaleOffset:
-    """One row: scale, its exact target size, the prefix length, and the score it reached."""
+    """One row: scale, its exact target size, the prefix length, the score reached, and the recipe."""
 
     scale: float
     width: int
     height: int
     offset: int
-    score: float  # metric value reached by the prefix (inf for the whole file under PSNR)
+    score: float  # served contract: the served file's; prefix contract: the prefix's (inf: whole file)
+    recipe: Recipe = LEGACY
+    served_bytes: int | None = None  # what the recipe serves (served contract)
+    floor_bytes: int | None = None  # the smallest baseline JPEG of this size meeting the threshold
+
+    def __post_init__(self) -> None:
+        if not 0 < self.scale <= 1:
+            raise ValueError(f"scale must be in (0, 1], not {self.scale!r}")
+        if min(self.width, self.height) < 1 or self.offset < 0:
+            raise ValueError(f"scale {self.scale:g}: bad size {self.width}x{self.height} or offset {self.offset}")
+        if not isinstance(self.recipe, Recipe):
+            raise ValueError("a row's recipe must be a Recipe")
+        if any(b is not None and (not isinstance(b, int) or b < 1) for b in (self.served_bytes, self.floor_bytes)):
+            raise ValueError(f"scale {self.scale:g}: served and floor bytes must be positive")
+
+    def to_json(self, metric: str) -> dict:
+        return {"scale": self.scale, "width": self.width, "height": self.height, "offset": self.offset,
+                metric: _finite(self.score), "recipe": self.recipe.to_json(),
+                "served_bytes": self.served_bytes, "floor_bytes": self.floor_bytes}
+
+    @classmethod
+    def from_json(cls, metric: str, row: dict) -> "ScaleOffset":
+        score = row.get(metric)
+        return cls(row["scale"], row["width"], row["height"], row["offset"],
+                   math.inf if score is None else score, Recipe.from_json(row["recipe"]),
+                   row.get("served_bytes"), row.get("floor_bytes"))
 
 
 @dataclass(frozen=True)
@@ -62,26 +93,18 @@ class OffsetMap:
         return self.entries[-1]
 
     def to_json(self) -> list[dict]:
-        rows = []
-        for e in self.entries:
-            row = {"scale": e.scale, "width": e.width, "height": e.height, "offset": e.offset}
-            row[self.metric] = _finite(e.score)
-            rows.append(row)
-        return rows
+        return [e.to_json(self.metric) for e in self.entries]
 
     @classmethod
     def from_json(cls, metric: str, rows: list[dict]) -> "OffsetMap":
-        return cls(metric, tuple(
-            ScaleOffset(r["scale"], r["width"], r["height"], r["offset"],
-                        math.inf if r.get(metric) is None else r[metric])
-            for r in rows))
+        return cls(metric, tuple(ScaleOffset.from_json(metric, r) for r in rows))
 
 
 def _finite(x: float) -> float | None:
     return None if math.isinf(x) else x
 
 
-def _rounded(x: float) -> float:
+def rounded(x: float) -> float:
     """Scores are kept to 4 decimals so a record survives its JSON round trip unchanged."""
     return x if math.isinf(x) else round(x, 4)
 
@@ -123,7 +146,7 @@ def measure(stored: bytes, scan_ends: tuple[int, ...], reference: Reference,
                 index += 1
                 value = score(index, scale)
         w, h = target_size(reference.width, reference.height, scale)
-        entries.append(ScaleOffset(scale, w, h, scan_ends[index], _rounded(value)))
+        entries.append(ScaleOffset(scale, w, h, scan_ends[index], rounded(value)))
         floor = index
     entries.append(ScaleOffset(1.0, reference.width, reference.height, len(stored), math.inf))
     return OffsetMap(target.metric, tuple(entries))

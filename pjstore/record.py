@@ -1,12 +1,26 @@
-"""ImageRecord: everything pjstore knows about a stored image besides its bytes."""
+"""ImageRecord: everything pjstore knows about a stored image besides its bytes.
+
+Two documents come from a record: the stored one (`dumps`/`loads`), versioned as {"v": N, ...} and
+read by keyword, with a migration from every earlier version; and the API one (`to_json`), what
+`pjstore info` and the HTTP info show. Version 1 is 0.1.0's format (no "v" key): offsets by the
+prefix contract, served with the legacy recipe (quality 85); its records keep being served so.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
 
+from pjstore.errors import CorruptRecord
 from pjstore.offset_map import OffsetMap
 from pjstore.quality.contract import QualityTarget
+from pjstore.rendition.recipe import LEGACY
+
+VERSION = 2
+CONTRACTS = ("served", "prefix")
+_ID = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -23,7 +37,35 @@ class ImageRecord:
     thresholds: tuple[float, ...]
     offsets: OffsetMap
     stored_sha256: str  # of the stored file, so corruption is detectable (fsck)
-    warnings: tuple[str, ...] = ()  # metadata repaired or dropped at ingest ("IccDropped: ...")
+    contract: str = "served"  # what each scale's score is of: the served file, or the decoded prefix
+    warnings: tuple[str, ...] = ()  # what ingest noticed but accepted (e.g. unreadable metadata)
+
+    def __post_init__(self) -> None:
+        def bad(why: str) -> ValueError:
+            return ValueError(f"invalid record {self.id!r}: {why}")
+
+        if not isinstance(self.id, str) or not _ID.fullmatch(self.id):
+            raise bad("id is not 64 hex digits")
+        ints = (self.width, self.height, self.orientation, self.source_bytes, self.stored_bytes, self.scans)
+        if not all(isinstance(x, int) and not isinstance(x, bool) for x in ints):
+            raise bad("sizes, orientation and counts must be integers")
+        if min(self.width, self.height, self.source_bytes, self.stored_bytes, self.scans) < 1:
+            raise bad("sizes and counts must be positive")
+        if not 1 <= self.orientation <= 8:
+            raise bad(f"orientation {self.orientation} outside 1..8")
+        if self.contract not in CONTRACTS:
+            raise bad(f"contract {self.contract!r} is not one of {CONTRACTS}")
+        if not isinstance(self.offsets, OffsetMap):
+            raise bad("offsets must be an OffsetMap")
+        if len(self.thresholds) != len(self.offsets.entries) - 1:
+            raise bad("one threshold per scale below 1.0")
+        if not all(isinstance(t, (int, float)) and math.isfinite(t) for t in self.thresholds):
+            raise bad("thresholds must be finite numbers")
+        if self.offsets.entries[-1].offset != self.stored_bytes or \
+                any(e.offset > self.stored_bytes for e in self.offsets.entries):
+            raise bad("offsets must lie within the stored file, the last being all of it")
+        if not all(isinstance(w, str) for w in self.warnings):
+            raise bad("warnings must be strings")
 
     @property
     def target(self) -> QualityTarget:
@@ -42,6 +84,7 @@ class ImageRecord:
             "stored_bytes": self.stored_bytes,
             "scheme": self.scheme,
             "scans": self.scans,
+            "contract": self.contract,
             "metric": self.offsets.metric,
             "thresholds": list(self.thresholds),
             "scales": self.offsets.to_json(),
@@ -50,12 +93,58 @@ class ImageRecord:
         }
 
     def dumps(self) -> bytes:
-        return json.dumps(self.to_json(), separators=(",", ":")).encode()
+        """The stored document (current version)."""
+        return json.dumps({"v": VERSION, **_stored(self)}, separators=(",", ":")).encode()
 
     @classmethod
     def loads(cls, raw: bytes | memoryview) -> "ImageRecord":
-        d = json.loads(bytes(raw))
-        return cls(d["id"], d["width"], d["height"], d["color_space"], d["orientation"],
-                   d["source_bytes"], d["stored_bytes"], d["scheme"], d["scans"],
-                   tuple(d["thresholds"]), OffsetMap.from_json(d["metric"], d["scales"]), d["stored_sha256"],
-                   tuple(d.get("warnings", [])))
+        """A stored record of any version; CorruptRecord when it cannot be read."""
+        try:
+            d = json.loads(bytes(raw))
+            if not isinstance(d, dict):
+                raise ValueError("not a JSON object")
+            version = d.get("v", 1)
+            if version not in _READERS:
+                raise CorruptRecord(f"record version {version!r} is not one this pjstore reads "
+                                    f"(1..{VERSION}); written by a newer pjstore?")
+            return _READERS[version](d)
+        except CorruptRecord:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # JSONDecodeError is a ValueError
+            raise CorruptRecord(f"stored record cannot be read: {type(exc).__name__}: {exc}") from None
+
+    @property
+    def current(self) -> bool:
+        """Whether the record has recipes chosen for the served contract (nothing to migrate)."""
+        return self.contract == "served"
+
+
+def _stored(r: ImageRecord) -> dict:
+    return {
+        "id": r.id, "width": r.width, "height": r.height, "color_space": r.color_space,
+        "orientation": r.orientation, "source_bytes": r.source_bytes, "stored_bytes": r.stored_bytes,
+        "scheme": r.scheme, "scans": r.scans, "contract": r.contract, "metric": r.offsets.metric,
+        "thresholds": list(r.thresholds), "scales": r.offsets.to_json(), "stored_sha256": r.stored_sha256,
+        "warnings": list(r.warnings),
+    }
+
+
+def _common(d: dict) -> dict:
+    return {k: d[k] for k in ("id", "width", "height", "color_space", "orientation", "source_bytes",
+                              "stored_bytes", "scheme", "scans", "stored_sha256")}
+
+
+def _v2(d: dict) -> ImageRecord:
+    return ImageRecord(**_common(d), thresholds=tuple(d["thresholds"]),
+                       offsets=OffsetMap.from_json(d["metric"], d["scales"]), contract=d["contract"],
+                       warnings=tuple(d["warnings"]))
+
+
+def _v1(d: dict) -> ImageRecord:
+    """0.1.0: rows without recipes (served at quality 85, the legacy recipe), prefix contract."""
+    rows = [{k: v for k, v in row.items() if k != "recipe"} | {"recipe": LEGACY.to_json()} for row in d["scales"]]
+    return ImageRecord(**_common(d), thresholds=tuple(d["thresholds"]),
+                       offsets=OffsetMap.from_json(d["metric"], rows), contract="prefix")
+
+
+_READERS = {1: _v1, 2: _v2}

@@ -74,6 +74,8 @@ KINDS = {
     "extreme_1000x3": lambda: encode(crop("hubble_deep_field", 1000, 3), 90),
     "oriented_6": lambda: encode(crop("chelsea", 240, 160), 85, "4:2:0", exif=exif_orientation(6)),
     "icc": lambda: encode(crop("coffee", 200, 120), 85, "4:2:0", icc_profile=srgb_icc()),
+    "wide_icc": lambda: encode(crop("coffee", 200, 120), 90, "4:4:4", icc_profile=wide_icc()),
+    "oriented_8_odd": lambda: encode(crop("astronaut", 203, 117), 90, "4:2:0", exif=exif_orientation(8)),
 }
 
 # The scan search's test photos: larger crops at several qualities and samplings.
@@ -153,6 +155,44 @@ def assert_offsets_meet_contract(source: bytes, stored: bytes, record, target) -
         previous = entry.offset
     assert record.offsets.entries[-1].scale == 1.0
     assert record.offsets.entries[-1].offset == len(stored)
+
+
+def assert_served_meets_contract(source: bytes, stored: bytes, record, target, egress: float = 1.25) -> None:
+    """Each row's recipe, run on its prefix, serves a file meeting the threshold (graded by the
+    independent oracle), of the recorded length, within `egress` times the independent floor."""
+    from pjstore.encoder.structure import parse
+    from pjstore.read_path.pipeline import transcode
+
+    cuts = parse(stored).scan_ends
+    previous = 0
+    assert record.contract == "served"
+    thresholds = (*target.thresholds, target.thresholds[-1])  # scale 1 at the last scale's threshold
+    for entry, threshold in zip(record.offsets.entries, thresholds, strict=True):
+        assert entry.offset in cuts or entry.offset == len(stored), "offsets are scan-complete prefixes"
+        assert entry.offset >= previous, "offsets never decrease with scale"
+        prefix = stored if entry.offset == len(stored) else stored[: entry.offset] + EOI
+        data, _ = transcode(prefix, entry.recipe, (entry.width, entry.height), record.orientation)
+        got = served_psnr(source, data, entry.scale)
+        assert got >= threshold
+        assert got == pytest.approx(entry.score, abs=1e-3)
+        assert len(data) == entry.served_bytes
+        if entry.scale < 1:  # the whole image serves its own floor; finding it again is costly
+            floor = floor_bytes(source, entry.scale, threshold)
+            assert entry.floor_bytes <= floor * 1.02 + 16, "the floor is the smallest passing JPEG"
+            assert len(data) <= egress * floor * 1.02 + 16
+        else:
+            assert len(data) == entry.floor_bytes
+        previous = entry.offset
+    assert record.offsets.entries[-1].scale == 1.0
+    assert record.offsets.entries[-1].offset == len(stored)
+
+
+def assert_meets_its_contract(source: bytes, stored: bytes, record, target) -> None:
+    """The record's promise, checked as it was made: what is served, or the decoded prefix."""
+    if record.contract == "served":
+        assert_served_meets_contract(source, stored, record, target)
+    else:
+        assert_offsets_meet_contract(source, stored, record, target)
 
 
 def assert_served_jpeg(data: bytes, size: tuple[int, int]) -> Image.Image:
@@ -243,3 +283,88 @@ def assert_error(response, status: int, error: str) -> None:
     body = response.json()
     assert body["error"] == error and body["detail"]
     assert "Traceback" not in response.text
+
+
+def wide_icc() -> bytes:
+    """An RGB profile that is not sRGB: sRGB's with its red and blue primaries swapped (and its
+    name changed), so a conversion to sRGB visibly swaps the channels."""
+    icc = bytearray(srgb_icc())
+    count = int.from_bytes(icc[128:132], "big")
+    tags = {bytes(icc[132 + 12 * i:136 + 12 * i]): 132 + 12 * i for i in range(count)}
+    r, b = tags[b"rXYZ"] + 4, tags[b"bXYZ"] + 4
+    icc[r:r + 8], icc[b:b + 8] = icc[b:b + 8], icc[r:r + 8]
+    name = "sRGB".encode("utf-16-be")
+    at = icc.index(name)
+    icc[at:at + len(name)] = "swap".encode("utf-16-be")
+    return bytes(icc)
+
+
+
+
+# --- the served contract, written out independently of pjstore --------------------------------
+
+_UPRIGHT = {2: [Image.Transpose.FLIP_LEFT_RIGHT], 3: [Image.Transpose.ROTATE_180],
+            4: [Image.Transpose.FLIP_TOP_BOTTOM], 5: [Image.Transpose.TRANSPOSE],
+            6: [Image.Transpose.ROTATE_270], 7: [Image.Transpose.TRANSVERSE], 8: [Image.Transpose.ROTATE_90]}
+
+
+def served_reference(source: bytes, size: tuple[int, int]) -> np.ndarray:
+    """What a served rendition of `size` (stored axes) is graded against: the source in sRGB (its
+    profile applied unless it is an sRGB one), resized LANCZOS, then turned upright by its EXIF."""
+    from PIL import ImageCms
+
+    im = Image.open(io.BytesIO(source))
+    im.load()
+    icc = im.info.get("icc_profile")
+    orientation = im.getexif().get(0x0112, 1)
+    converted = None
+    if icc and icc[16:20] in (b"RGB ", b"CMYK"):
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" not in ImageCms.getProfileDescription(profile).lower().replace(" ", ""):
+            converted = ImageCms.profileToProfile(im, profile, ImageCms.createProfile("sRGB"), outputMode="RGB")
+    rgb = (converted or im).convert("RGB").resize(size, Image.LANCZOS)
+    for op in _UPRIGHT.get(orientation, []):
+        rgb = rgb.transpose(op)
+    return np.asarray(rgb, dtype=np.float64)
+
+
+def served_psnr(source: bytes, served: bytes, scale: float) -> float:
+    """PSNR of a served JPEG for a stored `scale`; asserts its exact upright size."""
+    w, h = Image.open(io.BytesIO(source)).size
+    ref = served_reference(source, (max(1, round(w * scale)), max(1, round(h * scale))))
+    got = Image.open(io.BytesIO(served))
+    assert got.size == (ref.shape[1], ref.shape[0]), "served at the exact contract size, upright"
+    assert got.format == "JPEG" and not got.info.get("progressive"), "a baseline JPEG"
+    b = np.asarray(got.convert("RGB"), dtype=np.float64)
+    mse = np.mean((ref - b) ** 2)
+    return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
+
+
+def floor_bytes(source: bytes, scale: float, threshold: float) -> int:
+    """The smallest baseline JPEG (Pillow, optimized Huffman, 4:4:4 or 4:2:0) of the reference
+    meeting `threshold`: what the egress policy's floor is (bisection over quality)."""
+    w, h = Image.open(io.BytesIO(source)).size
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    ref = served_reference(source, size)
+    grey = Image.open(io.BytesIO(source)).mode == "L"
+    pixels = Image.fromarray(ref.astype(np.uint8))
+    if grey:
+        pixels = pixels.convert("L")
+    best = None
+    def passing(q: int, subsampling: str) -> int | None:
+        out = io.BytesIO()
+        pixels.save(out, "JPEG", quality=q, optimize=True, **({} if grey else {"subsampling": subsampling}))
+        b = np.asarray(Image.open(io.BytesIO(out.getvalue())).convert("RGB"), dtype=np.float64)
+        mse = np.mean((ref - b) ** 2)
+        return out.tell() if mse == 0 or 10 * math.log10(255**2 / mse) >= threshold else None
+
+    for subsampling in ["4:2:0"] if grey else ["4:4:4", "4:2:0"]:
+        if passing(100, subsampling) is None:
+            continue
+        lo, hi = 1, 100
+        while lo < hi:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if passing(mid, subsampling) is not None else (mid + 1, hi)
+        size_at = passing(hi, subsampling)
+        best = size_at if best is None else min(best, size_at)
+    return best

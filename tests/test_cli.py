@@ -275,16 +275,16 @@ def test_the_readme_table_is_the_settings_table():
 def test_serve_options_and_variables_reach_the_settings(tmp_path, monkeypatch):
     seen = []
     monkeypatch.setattr(serving, "start_server", lambda settings, *args: seen.append(settings))
-    env = {"PJSTORE_QUALITY": "70", "PJSTORE_RENDER_QUEUE": "9", "PJSTORE_SEARCH_A_DEPTH": "2"}
+    env = {"PJSTORE_EGRESS": "1.5", "PJSTORE_RENDER_QUEUE": "9", "PJSTORE_SEARCH_A_DEPTH": "2"}
     result = CliRunner(env=env).invoke(main, ["--store", str(tmp_path), "serve", "--render-queue", "7",
                                               "--c-depth", "3", "--max-result-dimension", "0"])
     assert result.exit_code == 0, result.output
-    assert seen == [ServerSettings(store=str(tmp_path), quality=70, render_queue=7,
+    assert seen == [ServerSettings(store=str(tmp_path), egress=1.5, render_queue=7,
                                    search=SearchOptions(c_depth=3, a_depth=2))]
     assert ServerSettings.from_env(seen[0].to_env()) == seen[0]  # how worker processes get them
 
 
-@pytest.mark.parametrize("args, env", [(["--quality", "abc"], {}), (["--quality", "0"], {}),
+@pytest.mark.parametrize("args, env", [(["--egress", "abc"], {}), (["--egress", "0.5"], {}),
                                        ([], {"PJSTORE_RENDER_THREADS": "x"}), (["--objective", "fastest"], {}),
                                        ([], {"PJSTORE_SEARCH_SMOOTHING": "maybe"})])
 def test_bad_settings_get_one_line(tmp_path, monkeypatch, args, env):

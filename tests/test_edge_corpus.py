@@ -17,7 +17,7 @@ from pjstore.ingest import IngestOptions, ingest, prepare
 from pjstore.read_path.pipeline import render
 
 from edge_cases import CASES
-from helpers import (EDGE, assert_error, assert_lossless, assert_offsets_meet_contract, assert_served_jpeg,
+from helpers import (EDGE, assert_error, assert_lossless, assert_meets_its_contract, assert_served_jpeg,
                      make_client, needs_shared, stored_ids, upload, upright_size)
 
 pytestmark = [needs_shared, pytest.mark.corpus]
@@ -51,7 +51,7 @@ def test_every_accepted_file_is_stored_losslessly_and_served_upright(store):
         source = (EDGE / f"{name}.jpg").read_bytes()
         p = prepare(source)
         assert_lossless(source, p.blob)
-        assert_offsets_meet_contract(source, p.blob, p.record, target)
+        assert_meets_its_contract(source, p.blob, p.record, target)
         store.put(p.record, p.blob)
         for entry in p.record.offsets.entries:
             assert_served_jpeg(render(store, p.record.id, scale=entry.scale).data, upright_size(p.record, entry))

@@ -1,6 +1,6 @@
 """Fuzzing: mutated real JPEGs (truncations, bit flips, inserted garbage, corrupt marker lengths,
 bogus tables) through the structure reader and the whole write path. Only typed errors may come
-out, and whatever is accepted must verify (lossless, offsets meeting the contract).
+out, and whatever is accepted must verify (lossless, served renditions meeting the contract).
 
 `PJSTORE_FUZZ_N` sets how many write-path inputs to try (default 120; the slow run uses 3000).
 """
@@ -18,7 +18,7 @@ from pjstore.encoder.structure import parse
 from pjstore.errors import PjstoreError
 from pjstore.ingest import IngestOptions, prepare
 
-from helpers import assert_lossless, assert_offsets_meet_contract
+from helpers import assert_lossless, assert_served_meets_contract
 
 SEEDS = ("420_q75", "gray", "progressive_source", "restart_markers", "cmyk", "tiny_7x5")
 
@@ -93,7 +93,7 @@ def test_write_path_only_typed_errors_and_accepted_inputs_verify(seeds):
             continue
         outcomes["stored"] = outcomes.get("stored", 0) + 1
         assert_lossless(mutated, p.blob)
-        assert_offsets_meet_contract(mutated, p.blob, p.record, options.target)
+        assert_served_meets_contract(mutated, p.blob, p.record, options.target)
     print(f"write-path fuzz: {n} inputs -> {outcomes}")
     assert sum(outcomes.values()) == n and outcomes.get("stored") and len(outcomes) > 1
 

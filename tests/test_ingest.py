@@ -1,4 +1,5 @@
-"""The write path's options: scales, thresholds and metrics, kept metadata, idempotence, limits."""
+"""The write path's options: scales, thresholds and metrics, contracts and the egress policy, kept
+metadata, idempotence, limits."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from PIL import Image
 from pjstore.errors import TooLarge
 from pjstore.ingest import IngestOptions, ingest, prepare
 from pjstore.quality.contract import QualityTarget
+from pjstore.read_path.pipeline import transcode
 
-from helpers import EOI, assert_offsets_meet_contract
+from helpers import EOI, assert_offsets_meet_contract, assert_served_meets_contract
 
 # Which uploads are stored losslessly and which are refused: test_edge_cases.py.
 
@@ -21,10 +23,25 @@ def test_custom_scales_and_per_scale_thresholds(kinds):
     target = QualityTarget((0.2, 0.6), (30.0, 38.0))
     p = prepare(kinds["422_q90"], IngestOptions(target=target))
     assert [e.scale for e in p.record.offsets.entries] == [0.2, 0.6, 1.0]
-    assert_offsets_meet_contract(kinds["422_q90"], p.blob, p.record, target)
+    assert_served_meets_contract(kinds["422_q90"], p.blob, p.record, target)
 
 
-def test_ssim_metric_offsets_meet_their_threshold(kinds):
+@pytest.mark.parametrize("kind", ["420_q75", "oriented_6", "gray"])
+def test_prefix_contract_keeps_0_1_0s_offsets(kinds, kind):
+    p = prepare(kinds[kind], IngestOptions(contract="prefix"))
+    assert p.record.contract == "prefix"
+    assert_offsets_meet_contract(kinds[kind], p.blob, p.record, IngestOptions().target)
+    assert {e.recipe.quality for e in p.record.offsets.entries} == {85}
+
+
+@pytest.mark.parametrize("egress", [1.0, 2.0])
+def test_egress_policy_bounds_served_bytes(kinds, egress):
+    source = kinds["444_q95"]
+    p = prepare(source, IngestOptions(egress=egress))
+    assert_served_meets_contract(source, p.blob, p.record, IngestOptions().target, egress)
+
+
+def test_ssim_metric_served_files_meet_their_threshold(kinds):
     from skimage.metrics import structural_similarity
 
     source = kinds["444_q95"]
@@ -32,7 +49,8 @@ def test_ssim_metric_offsets_meet_their_threshold(kinds):
     p = prepare(source, IngestOptions(target=target))
     for e in p.record.offsets.entries[:-1]:
         ref = Image.open(io.BytesIO(source)).convert("RGB").resize((e.width, e.height), Image.LANCZOS)
-        cand = Image.open(io.BytesIO(p.blob[: e.offset] + EOI)).convert("RGB").resize(ref.size, Image.LANCZOS)
+        served, _ = transcode(p.blob[: e.offset] + EOI, e.recipe, ref.size)
+        cand = Image.open(io.BytesIO(served)).convert("RGB")
         assert structural_similarity(np.asarray(ref), np.asarray(cand), channel_axis=2, data_range=255) >= 0.95
 
 

@@ -1,17 +1,61 @@
-"""The read path: any width or height, bad requests and ids, DCT scaling."""
+"""The read path: colour handling, any width or height, bad requests and ids, DCT scaling."""
 
 from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
+from pjstore import samples
 from pjstore.errors import InvalidRequest, NotFound
-from pjstore.ingest import ingest
-from pjstore.read_path.pipeline import render
+from pjstore.ingest import IngestOptions, ingest, prepare
+from pjstore.read_path.pipeline import render, transcode
+from pjstore.rendition.recipe import Recipe
+
+from helpers import served_psnr
 
 # Every kind of upload served at every scale, upright, as baseline from its prefix: test_edge_cases.py.
+
+
+def test_orientation_is_applied(store, kinds):
+    record, _ = ingest(store, kinds["oriented_6"])
+    served = np.asarray(Image.open(io.BytesIO(render(store, record.id, scale=1.0).data)).convert("RGB"), float)
+    upright = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(kinds["oriented_6"]))).convert("RGB"), float)
+    assert served.shape == upright.shape == (240, 160, 3)
+    assert 10 * np.log10(255**2 / np.mean((served - upright) ** 2)) >= 32  # same picture, same way up, to the contract
+
+
+def test_srgb_profile_is_not_served(store, kinds):
+    record, _ = ingest(store, kinds["icc"])  # an sRGB profile: the pixels are already sRGB
+    assert Image.open(io.BytesIO(render(store, record.id, scale=0.25).data)).info.get("icc_profile") is None
+
+
+def test_other_profiles_are_converted_to_srgb_or_kept_by_option(store, kinds):
+    source = kinds["wide_icc"]  # red and blue primaries swapped: converting swaps the channels
+    record, _ = ingest(store, source)
+    served = Image.open(io.BytesIO(render(store, record.id, scale=1.0).data))
+    assert served.info.get("icc_profile") is None
+    assert served_psnr(source, render(store, record.id, scale=1.0).data, 1.0) >= 32
+    raw = np.asarray(Image.open(io.BytesIO(source)).convert("RGB"), float)
+    assert np.mean((np.asarray(served, float) - raw[..., ::-1]) ** 2) < np.mean((np.asarray(served, float) - raw) ** 2)
+    p = prepare(source, IngestOptions(keep_profile=True))
+    kept = [e for e in p.record.offsets.entries if e.recipe.colour == "keep"]
+    assert kept, "the profile is kept where it does not dwarf the rendition"
+    for e in kept:
+        data, _ = transcode(p.blob if e.offset == len(p.blob) else p.blob[:e.offset] + b"\xff\xd9", e.recipe,
+                            (e.width, e.height))
+        icc = Image.open(io.BytesIO(source)).info["icc_profile"]
+        assert Image.open(io.BytesIO(data)).info.get("icc_profile") == icc
+        assert len(icc) * 2 <= len(data)
+
+
+def test_cmyk_is_served_as_rgb_with_its_colours(store, kinds):
+    record, _ = ingest(store, kinds["cmyk"])
+    served = Image.open(io.BytesIO(render(store, record.id, scale=1.0).data))
+    assert served.mode == "RGB"
+    assert served_psnr(kinds["cmyk"], render(store, record.id, scale=1.0).data, 1.0) >= 32
 
 
 def test_any_width_or_height_from_the_smallest_covering_scale(store, kinds):
@@ -49,9 +93,9 @@ def test_unknown_and_malformed_ids(store):
             render(store, bad, scale=0.1)
 
 
-def test_dct_scaling_keeps_exact_sizes(store, kinds):
-    record, _ = ingest(store, kinds["444_q95"])
-    for entry in record.offsets.entries:
-        r = render(store, record.id, scale=entry.scale, dct_scaling=True)
-        assert Image.open(io.BytesIO(r.data)).size == (entry.width, entry.height)
-        assert r.bytes_read == entry.offset
+@pytest.mark.parametrize("draft", [2, 4, 8])
+def test_dct_scaling_keeps_exact_sizes(draft):
+    source = samples.encode(samples.pixels("astronaut")[:203, :301], 90)
+    for size in [(150, 101), (37, 25), (7, 5), (1, 1), (301, 203)]:
+        data, served = transcode(source, Recipe(draft=draft), size)
+        assert served == size == Image.open(io.BytesIO(data)).size

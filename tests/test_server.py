@@ -139,7 +139,7 @@ def test_served_image_is_upright(served, kinds):
     served_pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), float)
     expected = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(kinds["oriented_6"]))).convert("RGB"), float)
     assert served_pixels.shape == expected.shape == (240, 160, 3)
-    assert np.mean((served_pixels - expected) ** 2) < 30
+    assert 10 * np.log10(255**2 / np.mean((served_pixels - expected) ** 2)) >= 32  # the contract, upright
 
 
 def test_no_scale_means_the_whole_image(served):
@@ -376,7 +376,7 @@ def test_an_endless_upload_body_stops_being_read_at_the_limit():
 
 
 def test_settings_reach_worker_processes_through_the_environment():
-    settings = ServerSettings(store="/data/s", api_key="k", max_upload_bytes=10, max_pixels=20, quality=70,
+    settings = ServerSettings(store="/data/s", api_key="k", max_upload_bytes=10, max_pixels=20, egress=1.5,
                               prepare_workers=3, render_threads=5, max_result_dimension=640, request_timeout=2.5,
                               render_queue=7, upload_queue=0, url_key="u", url_salt="v")
     assert ServerSettings.from_env(settings.to_env()) == settings

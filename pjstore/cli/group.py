@@ -81,3 +81,14 @@ def write_output(path: str | os.PathLike, data: bytes, force: bool) -> None:
 
 def force_option(f):
     return click.option("--force", is_flag=True, help="Overwrite the output if it exists.")(f)
+
+
+def egress_options(f):
+    """The served contract's write-time choices, shared by `ingest` and `migrate`."""
+    from pjstore.rendition.choose import DEFAULT_EGRESS
+
+    f = click.option("--keep-profile", is_flag=True,
+                     help="Keep a non-sRGB ICC profile in renditions (default: convert to sRGB).")(f)
+    return click.option("--egress", type=click.FloatRange(min=1), default=DEFAULT_EGRESS, show_default=True,
+                        help="Served bytes at most this times the floor: the smallest baseline JPEG of the "
+                             "size meeting the threshold, made from the whole source.")(f)

@@ -1,4 +1,5 @@
-"""Maintenance: fsck, which checks the embedded store without changing it unless asked to repair."""
+"""Maintenance: fsck, which checks the embedded store without changing it unless asked to repair, and
+migrate, which brings records of older versions up to the served contract in place."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import sys
 
 import click
 
-from pjstore.cli.group import reading, writing
+from pjstore.cli.group import egress_options, reading, writing
 
 
 @click.command()
@@ -25,4 +26,24 @@ def fsck(ctx, repair) -> None:
         click.echo(f"{p.kind:12} {p.image_id}  {p.detail}{'  [repaired]' if p.repaired else ''}")
     click.echo(f"{report.checked} images checked, {len(report.problems)} problems", err=True)
     if not report.clean:
+        sys.exit(1)
+
+
+@click.command()
+@egress_options
+@click.pass_context
+def migrate(ctx, egress, keep_profile) -> None:
+    """Choose served-contract recipes, in place, for records without them (0.1.0 stores, --contract
+    prefix). Each image is replaced atomically on its own; a rerun resumes where one stopped."""
+    from pjstore.ingest import IngestOptions
+    from pjstore.migrate import migrate as run_migrate
+
+    with writing(ctx, create=False) as store:
+        report = run_migrate(store, IngestOptions(egress=egress, keep_profile=keep_profile),
+                             lambda image_id, changed: changed and click.echo(f"upgraded {image_id}"))
+    for image_id, why in report.failed:
+        click.echo(f"failed {image_id}: {why}", err=True)
+    click.echo(f"{report.checked} images checked, {len(report.upgraded)} upgraded, {len(report.failed)} failed",
+               err=True)
+    if report.failed:
         sys.exit(1)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import click
 
 from pjstore.scan_search.options import SearchOptions
-from pjstore.server.settings import SETTINGS, SettingsError
+from pjstore.server.settings import SETTINGS, SettingsError, int_list
 
 SERVE_SETTINGS = tuple(s for s in SETTINGS if s.name != "store")  # --store belongs to every command
 
@@ -61,13 +61,28 @@ SEARCH_FIELDS = tuple(dataclasses.fields(SearchOptions))
 _SEARCH_HELP = field_help(SearchOptions)
 
 
+class _IntList(click.ParamType):
+    name = "N,N,..."
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            return int_list(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a comma-separated list of integers", param, ctx)
+
+
+_INT_LIST = _IntList()
+
+
 def _search_option(f: dataclasses.Field):
     name = "--" + f.name.replace("_", "-")
     default = f.default
     text = f"Custom search: {_SEARCH_HELP.get(f.name, f.name)} [default: {default}]"
     if isinstance(default, bool):
         return click.option(f"{name}/--no-{name[2:]}", f"search_{f.name}", default=None, help=text)
-    kind = {int: click.INT, float: click.FLOAT}.get(type(default), click.STRING)
+    kind = {int: click.INT, float: click.FLOAT, tuple: _INT_LIST}.get(type(default), click.STRING)
     return click.option(name, f"search_{f.name}", type=kind, help=text)
 
 

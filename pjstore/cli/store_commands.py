@@ -14,16 +14,15 @@ from pjstore.batch.outcome import Outcome, Status
 from pjstore.batch.pool import LocalPool
 from pjstore.batch.progress import Progress
 from pjstore.batch.report import FailureReport, failure_row
-from pjstore.cli.group import floats, force_option, reading, write_output, writing
+from pjstore.cli.group import egress_options, floats, force_option, reading, write_output, writing
 from pjstore.cli.options import search_given, search_options, search_settings
 from pjstore.corpus import JPEG_SUFFIXES, scan
 from pjstore.errors import InvalidInput
 from pjstore.ingest import DEFAULT_MAX_PIXELS, DEFAULT_SCHEME, SCHEMES, IngestOptions
 from pjstore.quality.contract import QualityTarget
 from pjstore.quality.sizes import DEFAULT_SCALES
-from pjstore.read_path.encode import DEFAULT_QUALITY
 from pjstore.read_path.pipeline import render
-from pjstore.record import ImageRecord
+from pjstore.record import CONTRACTS, ImageRecord
 
 
 def quality_target(scales: str, threshold: str, metric: str) -> QualityTarget:
@@ -48,6 +47,10 @@ def read_fractions(record: ImageRecord) -> str:
 @click.option("--threshold", default="32", show_default=True, help="One value, or one per scale.")
 @click.option("--metric", type=click.Choice(["psnr", "ssim"]), default="psnr", show_default=True)
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True)
+@click.option("--contract", type=click.Choice(CONTRACTS), default="served", show_default=True,
+              help="served: what a user receives meets the threshold; prefix: the decoded prefix does "
+                   "(0.1.0 and the dissertation), served at quality 85.")
+@egress_options
 @search_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input on stdout.")
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes [default: all cores].")
@@ -56,8 +59,8 @@ def read_fractions(record: ImageRecord) -> str:
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Write one JSON line per failed file to this file.")
 @click.pass_context
-def ingest(ctx, paths, scheme, scales, threshold, metric, max_pixels, as_json, workers, dask_scheduler, report_path,
-           **search) -> None:
+def ingest(ctx, paths, scheme, scales, threshold, metric, max_pixels, contract, egress, keep_profile, as_json, workers,
+           dask_scheduler, report_path, **search) -> None:
     """Ingest JPEG files and directories in parallel; bad files are reported and skipped.
 
     Directories are walked for JPEG-named files; other files there are counted and left out.
@@ -67,7 +70,8 @@ def ingest(ctx, paths, scheme, scales, threshold, metric, max_pixels, as_json, w
     if workers and dask_scheduler:
         raise click.UsageError("give --workers or --dask-scheduler, not both")
     options = IngestOptions(scheme, quality_target(scales, threshold, metric), max_pixels,
-                            search=search_settings(search_given(search)))
+                            search=search_settings(search_given(search)), contract=contract, egress=egress,
+                            keep_profile=keep_profile)
     found = scan(paths)
     if found.left_out:
         kinds = ", ".join(f"{n} {suffix or 'unnamed'}" for suffix, n in found.left_out_by_suffix())
@@ -132,18 +136,16 @@ def info(ctx, image_id) -> None:
 @click.option("--scale", type=float, help="A stored scale (e.g. 0.1, 0.25, 0.5, 1).")
 @click.option("--width", type=int, help="Any upright width up to the original's.")
 @click.option("--height", type=int, help="Any upright height up to the original's.")
-@click.option("--quality", type=click.IntRange(1, 100), default=DEFAULT_QUALITY, show_default=True)
-@click.option("--dct-scaling", is_flag=True, help="Faster decode via libjpeg DCT scaling (lower quality).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
 @force_option
 @click.pass_context
-def get(ctx, image_id, scale, width, height, quality, dct_scaling, output, force) -> None:
-    """Write a baseline JPEG of the image at a scale or size, read from the stored prefix only."""
+def get(ctx, image_id, scale, width, height, output, force) -> None:
+    """Write a baseline JPEG of the image at a scale or size, read from the stored prefix only, as
+    its recipe says (exactly what the server sends)."""
     if sum(x is not None for x in (scale, width, height)) != 1:
         raise click.UsageError("give exactly one of --scale, --width, --height")
     with reading(ctx) as store:
-        r = render(store, ids.resolve(store, image_id), scale=scale, width=width, height=height, quality=quality,
-                   dct_scaling=dct_scaling)
+        r = render(store, ids.resolve(store, image_id), scale=scale, width=width, height=height)
     write_output(output, r.data, force)
     click.echo(f"wrote {output}: {r.width}x{r.height}, read {r.bytes_read} stored bytes (scale {r.scale:g})", err=True)
 

@@ -12,4 +12,7 @@ Data flows through one module per step:
     aggregate        CSV rows -> per-scheme arrays -> the figures the summary reports (pure)
     projection       those figures scaled to an image host's workload (pure)
     plots, report    PNG figures and summary.md, drawn only from the CSVs
+
+Beside them, `served` measures the served contract (what users receive, both contracts, the
+egress frontier) for eval/served.py.
 """

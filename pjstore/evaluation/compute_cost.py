@@ -1,7 +1,7 @@
 """Figure 10: the compute cost of serving a scale from a progressive prefix, and its alternatives.
 
-Server side, each producing the same thing (an exact-size baseline JPEG at the read path's
-quality): pjstore's read path on the prefix and on the whole baseline source, each with and
+Server side, each producing the same thing (an exact-size baseline JPEG at 0.1.0's read
+path quality, 85): pjstore's read path on the prefix and on the whole baseline source, each with and
 without libjpeg's DCT-domain downscaling (Pillow `draft`), and libvips' thumbnail of the source
 (shrink-on-load, the fast path of a typical dynamic resizer). Client side (the prefix sent to the
 browser as is): decoding the prefix against decoding the static baseline's pre-resized copy.
@@ -18,9 +18,11 @@ from PIL import Image
 from pjstore.evaluation.tables import TimingRow
 from pjstore.evaluation.timing import median_seconds
 from pjstore.quality.sizes import target_size
+from dataclasses import replace
+
 from pjstore.read_path.decode import decode
-from pjstore.read_path.encode import DEFAULT_QUALITY
 from pjstore.read_path.pipeline import transcode
+from pjstore.rendition.recipe import LEGACY, draft_for
 
 try:
     import pyvips
@@ -41,7 +43,7 @@ def vips_version() -> str | None:
 
 def _vips_thumbnail(source: bytes, size: tuple[int, int]) -> bytes:
     thumb = pyvips.Image.thumbnail_buffer(source, size[0], height=size[1], size="force", no_rotate=True)
-    return thumb.write_to_buffer(".jpg", Q=DEFAULT_QUALITY, optimize_coding=True)
+    return thumb.write_to_buffer(".jpg", Q=LEGACY.quality, optimize_coding=True)
 
 
 def measure(image: str, source: bytes, prefix_scheme: str, prefixes: dict[float, bytes],
@@ -57,13 +59,14 @@ def measure(image: str, source: bytes, prefix_scheme: str, prefixes: dict[float,
     rows = []
     for scale, prefix in prefixes.items():
         size = target_size(width, height, scale)
+        dct = replace(LEGACY, draft=draft_for((width, height), size))  # 0.1.0's read path, DCT-scaled
         calls = {
-            "server_prefix": partial(transcode, prefix, size),
-            "server_prefix_dct": partial(transcode, prefix, size, dct_scaling=True),
-            "server_source": partial(transcode, source, size),
-            "server_source_dct": partial(transcode, source, size, dct_scaling=True),
-            "client_prefix": partial(decode, prefix, size),
-            "client_static": partial(decode, static_copies[scale], size),
+            "server_prefix": partial(transcode, prefix, LEGACY, size),
+            "server_prefix_dct": partial(transcode, prefix, dct, size),
+            "server_source": partial(transcode, source, LEGACY, size),
+            "server_source_dct": partial(transcode, source, dct, size),
+            "client_prefix": partial(decode, prefix),
+            "client_static": partial(decode, static_copies[scale]),
         }
         if pyvips is not None:
             calls["server_vips"] = partial(_vips_thumbnail, source, size)

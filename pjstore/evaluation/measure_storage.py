@@ -25,6 +25,7 @@ from pjstore.evaluation.tables import StorageRow, pct
 from pjstore.ingest import IngestOptions, prepare
 from pjstore.quality.contract import EOI, QualityTarget, Reference, decode_rgb
 from pjstore.read_path.pipeline import transcode
+from pjstore.rendition.recipe import LEGACY
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ def measure(image: str, source: bytes, scheme: Scheme, reference: Reference) -> 
         # pjstore keeps the profile in the stored file (hence in every prefix); the source has it anyway
         common["icc_bytes"] = source_icc
         m = _baseline(source, target, common) if scheme == BASELINE else _progressive(source, scheme, target, common)
-        served = {s: reference.score(decode_rgb(transcode(data, reference.size(s))[0]), s)
+        # The prefix contract's figures (0.1.0's read path): each prefix re-encoded at quality 85.
+        served = {s: reference.score(decode_rgb(transcode(data, LEGACY, reference.size(s))[0]), s)
                   for s, data in m.read_data.items()}
     return replace(m, row=replace(m.row, served_scores=served))
 
@@ -77,7 +79,7 @@ def _baseline(source: bytes, target: QualityTarget, common: dict) -> Measured:
 
 def _progressive(source: bytes, scheme: Scheme, target: QualityTarget, common: dict) -> Measured:
     start = time.perf_counter()
-    prepared = prepare(source, IngestOptions(scheme=scheme.pjstore_scheme, target=target))
+    prepared = prepare(source, IngestOptions(scheme=scheme.pjstore_scheme, target=target, contract="prefix"))
     write_s = time.perf_counter() - start
     blob, entries = prepared.blob, prepared.record.offsets.entries
     row = StorageRow(**common, stored_bytes=len(blob), write_s=write_s,

@@ -2,7 +2,8 @@
 
 Each copy is the contract reference at that size (the source, LANCZOS-resized), encoded by
 pjstore's own baseline encoder at the lowest quality whose decode still meets the threshold
-against that reference. Quality is found by binary search over 1..100, which assumes the score
+against that reference: the prefix contract's counterpart of the served contract's floor
+(`pjstore.rendition.choose`, which shares the search). Quality is found by binary search over 1..100, which assumes the score
 rises with quality (true of libjpeg's scaled tables up to rounding). The search runs with both
 full (4:4:4) and halved (4:2:0, Pillow's default) chroma and keeps the smaller passing copy: with
 4:2:0 alone, colour-rich photos miss 32 dB even at quality 100, which would make the static
@@ -22,6 +23,7 @@ from PIL import Image
 
 from pjstore.quality.contract import Reference, decode_rgb
 from pjstore.read_path.encode import encode
+from pjstore.rendition.choose import lowest_quality
 
 
 SUBSAMPLINGS = ("4:4:4", "4:2:0")
@@ -58,22 +60,11 @@ def make_copies(reference: Reference, icc: bytes | None) -> tuple[Copy, ...]:
 def _lowest_passing(reference: Reference, scale: float, threshold: float, icc: bytes | None,
                     subsampling: str) -> Copy:
     pixels = Image.fromarray(reference.at(reference.size(scale)))
-    tried: dict[int, Copy] = {}
 
     def at(quality: int) -> Copy:
-        if quality not in tried:
-            data = encode(pixels, quality, icc, subsampling)
-            score = reference.score(decode_rgb(data), scale)
-            tried[quality] = Copy(scale, data, quality, subsampling, score, score >= threshold)
-        return tried[quality]
+        data = encode(pixels, quality, icc, subsampling)
+        score = reference.score(decode_rgb(data), scale)
+        return Copy(scale, data, quality, subsampling, score, score >= threshold)
 
-    if not at(100).meets:
-        return at(100)
-    lo, hi = 1, 100  # invariant: quality `hi` passes
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if at(mid).meets:
-            hi = mid
-        else:
-            lo = mid + 1
-    return at(hi)
+    lowest = lowest_quality(at, lambda c: c.meets)
+    return at(100) if lowest is None else lowest[1]

@@ -87,6 +87,14 @@ class Reference:
         """From the uploaded source, or equally from a whole stored file (same pixels: lossless)."""
         return cls(decode_rgb(source), target)
 
+    @classmethod
+    def served(cls, source: bytes | memoryview, target: QualityTarget, colour: str) -> "Reference":
+        """In the colour space a recipe with `colour` serves (see pjstore.read_path.colour)."""
+        from pjstore.read_path.colour import reference_colour
+        from pjstore.read_path.decode import decode
+
+        return cls(reference_colour(decode(bytes(source)), colour), target)
+
     @property
     def width(self) -> int:
         return self.image.width

@@ -1,9 +1,7 @@
-"""Step 3: decode a prefix, letting libjpeg scale down in the DCT domain where it helps.
+"""Step 3: decode a prefix, at full size or scaled down by libjpeg in the DCT domain (Pillow's draft).
 
-Pillow's `draft` asks libjpeg for 1/2, 1/4 or 1/8 size output; we request at least
-`OVERSAMPLE` times the target so the final LANCZOS step still has real pixels to filter. It is
-opt-in: offsets are verified against a full decode, and on the shared photos DCT scaling cost
-0.6-1.3 dB on average at 10% and up to 7 dB on some, enough to fall below the target.
+A recipe's draft is used only where it verified at write time: on the shared photos DCT scaling
+cost 0.6-1.3 dB on average at 10% and up to 7 dB on some.
 """
 
 from __future__ import annotations
@@ -13,15 +11,23 @@ import warnings
 
 from PIL import Image
 
-OVERSAMPLE = 2
+from pjstore.errors import CorruptJpeg
+from pjstore.rendition.recipe import draft_for
 
 
-def decode(jpeg: bytes, size: tuple[int, int], dct_scaling: bool = False) -> Image.Image:
-    """Decode to RGB (or L for grayscale) no smaller than `size` times OVERSAMPLE."""
-    with warnings.catch_warnings():
+def decode(jpeg: bytes, draft: int = 1, size: tuple[int, int] | None = None) -> Image.Image:
+    """Decode `jpeg`; with `draft` d > 1, at 1/d of its size (rounded up) on each axis, but never
+    below `size` (a smaller request than the recipe was made for may need less scaling)."""
+    with warnings.catch_warnings():  # pixel limits are pjstore's own, checked before decoding
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        im = Image.open(io.BytesIO(jpeg))
-        if dct_scaling:
-            im.draft(None, (size[0] * OVERSAMPLE, size[1] * OVERSAMPLE))
-        im.load()
+        try:
+            im = Image.open(io.BytesIO(jpeg))
+            if size is not None:
+                draft = min(draft, draft_for(im.size, size, oversample=1))
+            if draft > 1:
+                # Pillow picks the largest scale with the result at least the requested size.
+                im.draft(im.mode, (max(1, im.width // draft), max(1, im.height // draft)))
+            im.load()
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise CorruptJpeg(f"cannot decode the image: {exc}") from None
     return im

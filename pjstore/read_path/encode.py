@@ -1,4 +1,4 @@
-"""Step 7: encode a baseline JPEG carrying no metadata but the colour profile."""
+"""Step 7: encode a baseline JPEG carrying no metadata but, when the recipe keeps it, the colour profile."""
 
 from __future__ import annotations
 
@@ -19,11 +19,12 @@ _BUFFER_LOCK = threading.Lock()
 
 def encode(image: Image.Image, quality: int = DEFAULT_QUALITY, icc_profile: bytes | None = None,
            subsampling: str | None = None) -> bytes:
-    """`subsampling` ("4:4:4", "4:2:2", "4:2:0") overrides Pillow's default (4:2:0 for colour)."""
+    """`subsampling` ("4:4:4", "4:2:2", "4:2:0") overrides Pillow's default (4:2:0 for colour);
+    greyscale has no chroma to subsample (Pillow would sample its one component 2x2)."""
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be 1..100, not {quality}")
     extra = {"icc_profile": icc_profile} if icc_profile else {}
-    if subsampling is not None:
+    if subsampling is not None and image.mode != "L":
         extra["subsampling"] = subsampling
 
     def save() -> bytes:

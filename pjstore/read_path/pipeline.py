@@ -1,18 +1,26 @@
-"""The read path end to end: a stored image and a requested size in, a baseline JPEG out."""
+"""The read path end to end: a stored image and a requested size in, a baseline JPEG out.
+
+`transcode` is the only code that makes a rendition: the server, the CLI and the write path's
+recipe search (`pjstore.rendition.choose`) all call it, the search through its two halves
+(`pixels`, then `encode_pixels`), so what a record promises is what is sent.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PIL import Image
+
 from pjstore import ids
 from pjstore.read_path import select
-from pjstore.read_path.colour import to_display
+from pjstore.read_path.colour import to_served
 from pjstore.read_path.decode import decode
-from pjstore.read_path.encode import DEFAULT_QUALITY, encode
+from pjstore.read_path.encode import encode
 from pjstore.read_path.orient import orient
 from pjstore.read_path.prefix import read_prefix
 from pjstore.read_path.scale import scale as resize
 from pjstore.record import ImageRecord
+from pjstore.rendition.recipe import Recipe
 from pjstore.storage import Storage
 
 
@@ -23,27 +31,42 @@ class Rendition:
     height: int
     bytes_read: int  # stored bytes read to make it (the scale's offset)
     scale: float  # the stored scale it was made from
+    recipe: Recipe  # what made it
 
 
 def render(store: Storage, image_id: str, *, scale: float | None = None, width: int | None = None,
-           height: int | None = None, quality: int = DEFAULT_QUALITY, dct_scaling: bool = False) -> Rendition:
+           height: int | None = None) -> Rendition:
     """Serve `image_id` at a stored `scale`, or at an upright `width` or `height`."""
     record = store.info(ids.validate(image_id))
     chosen = select.by_scale(record, scale) if scale is not None else select.by_size(record, width, height)
-    return render_selection(store, record, chosen, quality, dct_scaling)
+    return render_selection(store, record, chosen)
 
 
-def render_selection(store: Storage, record: ImageRecord, chosen: select.Selection,
-                     quality: int = DEFAULT_QUALITY, dct_scaling: bool = False) -> Rendition:
+def render_selection(store: Storage, record: ImageRecord, chosen: select.Selection) -> Rendition:
     """Serve a selection already made from `record` (the server has both before it renders)."""
     prefix = read_prefix(store, record.id, chosen.entry.offset, record.stored_bytes)
-    data, (w, h) = transcode(prefix, chosen.size, record.orientation, quality, dct_scaling)
-    return Rendition(data, w, h, chosen.entry.offset, chosen.entry.scale)
+    data, (w, h) = transcode(prefix, chosen.recipe, chosen.size, record.orientation)
+    return Rendition(data, w, h, chosen.entry.offset, chosen.entry.scale, chosen.recipe)
 
 
-def transcode(jpeg: bytes, size: tuple[int, int], orientation: int = 1, quality: int = DEFAULT_QUALITY,
-              dct_scaling: bool = False) -> tuple[bytes, tuple[int, int]]:
+def transcode(jpeg: bytes, recipe: Recipe, size: tuple[int, int], orientation: int = 1) -> tuple[bytes, tuple[int, int]]:
     """The serving work on bytes already read (no storage): a baseline JPEG and its upright size."""
-    image, icc = to_display(decode(jpeg, size, dct_scaling))
-    image = orient(resize(image, size), orientation)
-    return encode(image, quality, icc), image.size
+    image, icc = pixels(decoded(jpeg, recipe, size), recipe, size, orientation)
+    return encode_pixels(image, recipe, icc), image.size
+
+
+def decoded(jpeg: bytes, recipe: Recipe, size: tuple[int, int]) -> Image.Image:
+    """Step 3: the prefix decoded as the recipe says (a draft too coarse for `size` is not used)."""
+    return decode(jpeg, recipe.draft, size)
+
+
+def pixels(image: Image.Image, recipe: Recipe, size: tuple[int, int],
+           orientation: int = 1) -> tuple[Image.Image, bytes | None]:
+    """Steps 4-6 on a decoded image: colour, resize, orient; and the profile to attach, if any."""
+    image, icc = to_served(image, recipe.colour)
+    return orient(resize(image, size, recipe.reducing_gap), orientation), icc
+
+
+def encode_pixels(image: Image.Image, recipe: Recipe, icc: bytes | None) -> bytes:
+    """Step 7."""
+    return encode(image, recipe.quality, icc, recipe.subsampling)

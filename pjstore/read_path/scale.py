@@ -5,5 +5,5 @@ from __future__ import annotations
 from PIL import Image
 
 
-def scale(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    return image if image.size == size else image.resize(size, Image.LANCZOS)
+def scale(image: Image.Image, size: tuple[int, int], reducing_gap: float | None = None) -> Image.Image:
+    return image if image.size == size else image.resize(size, Image.LANCZOS, reducing_gap=reducing_gap)

@@ -19,7 +19,7 @@ from pjstore.server.state import ServerState
 from pjstore.storage import open_storage
 
 DESCRIPTION = ("Each JPEG is stored once as a progressive file; 10/25/50% sizes are served as baseline JPEGs "
-               "read from the shortest prefix meeting the quality target.")
+               "made from a stored prefix by the recipe chosen at upload, so what is served meets the quality target.")
 
 
 def create_app(settings: ServerSettings | None = None) -> FastAPI:

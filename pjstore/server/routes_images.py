@@ -120,11 +120,11 @@ async def get_image(s: State, request: Request, image_id: str,
     if limit is not None and max(chosen.size) > limit:
         raise InvalidRequest(f"the result would be {chosen.size[0]}x{chosen.size[1]}; "
                              f"this server serves at most {limit} pixels per side")
-    headers = {"ETag": etag(record.id, chosen.entry.scale, *chosen.size, s.settings.quality),
+    headers = {"ETag": etag(record.id, chosen.entry.scale, chosen.entry.offset, *chosen.size, chosen.recipe),
                "Cache-Control": CACHE_CONTROL}
     if not_modified(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
-    make = partial(render_selection, s.store, record, chosen, s.settings.quality)
+    make = partial(render_selection, s.store, record, chosen)
     job = s.renders.submit(s.render_pool, make)
     r = await result_within(job, s.settings.request_timeout, "rendering this image")
     s.metrics.served(r.bytes_read, record.stored_bytes)

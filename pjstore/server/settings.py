@@ -21,7 +21,7 @@ from typing import Any
 
 from pjstore.errors import ConfigError
 from pjstore.ingest import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, IngestOptions
-from pjstore.read_path.encode import DEFAULT_QUALITY
+from pjstore.rendition.choose import DEFAULT_EGRESS
 from pjstore.scan_search.options import SearchOptions
 from pjstore.url_signing import UrlSigner
 
@@ -49,6 +49,7 @@ class Kind:
 
 INT = Kind("integer", int)
 SECONDS = Kind("seconds", float)
+NUMBER = Kind("number", float)
 TEXT = Kind("text", str, "")
 OPTIONAL_TEXT = Kind("text", str)  # None when unset
 OFF_AT_ZERO = Kind("integer, 0 = off", lambda text: int(text) or None)
@@ -91,7 +92,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_result_dimension", "PJSTORE_MAX_RESULT_DIMENSION", OFF_AT_ZERO, None,
             "400 for any rendition wider or taller, by w, h or scale (unset: up to the original).",
             "MAX_RESULT_DIMENSION"),
-    Setting("quality", "PJSTORE_QUALITY", INT, DEFAULT_QUALITY, "JPEG quality of served images (1-100).", "QUALITY"),
+    Setting("egress", "PJSTORE_EGRESS", NUMBER, DEFAULT_EGRESS,
+            "Uploads: each served rendition is at most this many times the floor, the smallest baseline "
+            "JPEG of its size meeting the threshold made from the whole source.", ""),
     Setting("prepare_workers", "PJSTORE_PREPARE_WORKERS", INT, 1,
             "Processes per server worker re-encoding uploads."),
     Setting("render_threads", "PJSTORE_RENDER_THREADS", INT, 4,
@@ -128,7 +131,7 @@ class ServerSettings:
     max_upload_bytes: int = _field("max_upload_bytes")  # request body limit, enforced while reading it
     max_pixels: int = _field("max_pixels")  # source pixel limit, checked from the frame header
     max_result_dimension: int | None = _field("max_result_dimension")  # None: up to the original's
-    quality: int = _field("quality")  # baseline JPEG quality of served images
+    egress: float = _field("egress")  # uploads: served bytes at most this times the floor
     prepare_workers: int = _field("prepare_workers")  # processes per server worker doing uploads' work
     render_threads: int = _field("render_threads")  # renders at once per server worker; FIFO beyond
     request_timeout: float = _field("request_timeout")  # seconds a client waits for a render or an ingest
@@ -146,8 +149,8 @@ class ServerSettings:
             raise SettingsError("limits and worker counts must be positive")
         if min(self.render_queue, self.upload_queue) < 0 or not self.request_timeout > 0:
             raise SettingsError("queue sizes cannot be negative and the request timeout must be positive")
-        if not 1 <= self.quality <= 100:
-            raise SettingsError(f"quality must be 1..100, not {self.quality}")
+        if not self.egress >= 1:
+            raise SettingsError(f"egress must be at least 1 (the floor itself), not {self.egress}")
         for name in ("api_key", "url_key"):  # "" would silently mean "no key": an open server
             if getattr(self, name) == "":
                 raise SettingsError(f"{name} is empty: give a key, or leave it unset for none")
@@ -159,8 +162,9 @@ class ServerSettings:
 
     @property
     def ingest_options(self) -> IngestOptions:
-        """The CLI's defaults (scheme, quality target) under this server's limits and search options."""
-        return IngestOptions(max_pixels=self.max_pixels, max_bytes=self.max_upload_bytes, search=self.search)
+        """The CLI's defaults (scheme, quality target) under this server's limits, search options and egress policy."""
+        return IngestOptions(max_pixels=self.max_pixels, max_bytes=self.max_upload_bytes, search=self.search,
+                             egress=self.egress)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:
@@ -185,7 +189,13 @@ def _parse(kind: Kind, text: str, where: str) -> Any:
 # The search options' variables follow their field names; the default's type parses the text.
 _BOOL = {"true": True, "1": True, "false": False, "0": False}
 _SEARCH_PARSERS: dict[type, Callable[[str], Any]] = {int: int, float: float, str: str,
-                                                     bool: lambda text: _BOOL[text.lower()]}
+                                                     bool: lambda text: _BOOL[text.lower()],
+                                                     tuple: lambda text: int_list(text)}
+
+
+def int_list(text: str) -> tuple[int, ...]:
+    """"3,2,1,0" -> (3, 2, 1, 0): how a tuple-valued option is written (ValueError otherwise)."""
+    return tuple(int(x) for x in text.split(",") if x.strip())
 
 
 def search_env(search: SearchOptions) -> dict[str, str]:
@@ -215,6 +225,8 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return repr(value)  # round-trips exactly, inf included
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 

@@ -23,6 +23,9 @@ class Storage(Protocol):
 
     def exists(self, image_id: str) -> bool: ...
 
+    def replace_record(self, record: ImageRecord) -> None:
+        """Atomically overwrite the record of a stored image (migration, repair); raises NotFound."""
+
     def delete(self, image_id: str) -> bool:
         """Remove file and record; False if absent."""
 

@@ -177,6 +177,15 @@ class LmdbStorage:
 
         return self._run(page)
 
+    def replace_record(self, record: ImageRecord) -> None:
+        """Overwrite the record of an image whose blob is present (one write transaction)."""
+        def replace(txn: lmdb.Transaction) -> None:
+            if txn.get(record.id.encode(), db=self._blobs) is None:
+                raise NotFound(f"no blob for {record.id}")
+            txn.put(record.id.encode(), record.dumps(), db=self._records)
+
+        self._run(replace, write=True)
+
     # Maintenance for fsck; not part of the Storage interface.
 
     def orphan_blobs(self) -> list[str]:
@@ -186,15 +195,6 @@ class LmdbStorage:
 
     def remove_blob(self, image_id: str) -> None:
         self._run(lambda txn: txn.delete(image_id.encode(), db=self._blobs), write=True)
-
-    def replace_record(self, record: ImageRecord) -> None:
-        """Overwrite the record of an image whose blob is present."""
-        def replace(txn: lmdb.Transaction) -> None:
-            if txn.get(record.id.encode(), db=self._blobs) is None:
-                raise NotFound(f"no blob for {record.id}")
-            txn.put(record.id.encode(), record.dumps(), db=self._records)
-
-        self._run(replace, write=True)
 
     def close(self) -> None:
         self._env.close()

@@ -76,18 +76,19 @@ class S3Storage:
     def _key(self, image_id: str) -> str:
         return self.prefix + image_id
 
+    def _record_metadata(self, record: ImageRecord) -> tuple[dict, str | None]:
+        """The file object's metadata for `record`, spilling it to a new sibling object when too big."""
+        raw = record.dumps().decode()
+        if len(RECORD_META) + len(raw) <= METADATA_LIMIT:
+            return {RECORD_META: raw}, None
+        sibling = f"{self._key(record.id)}.{uuid.uuid4().hex}.json"
+        self._s3.put_object(Bucket=self.bucket, Key=sibling, Body=raw.encode(), ContentType="application/json")
+        return {RECORD_KEY_META: sibling}, sibling
+
     @_mapped
     def put(self, record: ImageRecord, blob: bytes) -> bool:
         self._writable()
-        raw = record.dumps().decode()
-        sibling = None
-        if len(RECORD_META) + len(raw) <= METADATA_LIMIT:
-            metadata = {RECORD_META: raw}
-        else:
-            sibling = f"{self._key(record.id)}.{uuid.uuid4().hex}.json"
-            self._s3.put_object(Bucket=self.bucket, Key=sibling, Body=raw.encode(),
-                                ContentType="application/json")
-            metadata = {RECORD_KEY_META: sibling}
+        metadata, sibling = self._record_metadata(record)
         try:
             self._s3.put_object(Bucket=self.bucket, Key=self._key(record.id), Body=blob, Metadata=metadata,
                                 ContentType="image/jpeg", IfNoneMatch="*")
@@ -129,6 +130,24 @@ class S3Storage:
         body = self._s3.get_object(Bucket=self.bucket, Key=metadata[RECORD_KEY_META])["Body"]
         with body:
             return ImageRecord.loads(body.read())
+
+    @_mapped
+    def replace_record(self, record: ImageRecord) -> None:
+        """A copy of the file object onto itself with new metadata: one atomic request, after which
+        readers see the new record; an old spilled record is removed once nothing names it."""
+        self._writable()
+        old = self._head(record.id)
+        metadata, sibling = self._record_metadata(record)
+        key = self._key(record.id)
+        try:
+            self._s3.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": key},
+                                 Metadata=metadata, MetadataDirective="REPLACE", ContentType="image/jpeg")
+        except ClientError:
+            if sibling:
+                self._s3.delete_object(Bucket=self.bucket, Key=sibling)
+            raise
+        if RECORD_KEY_META in old:
+            self._s3.delete_object(Bucket=self.bucket, Key=old[RECORD_KEY_META])
 
     @_mapped
     def exists(self, image_id: str) -> bool:

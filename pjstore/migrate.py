@@ -1,0 +1,58 @@
+"""Upgrade a store in place: served-contract recipes for records written under the prefix contract
+(0.1.0's records, read as version 1, or `ingest --contract prefix`).
+
+Each image is upgraded on its own: its recipes are searched on the stored file (which decodes to
+the source's pixels: the transcode is lossless) and its record replaced in one atomic write, so an
+interrupted run loses nothing and a rerun skips every record already current.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable
+
+from pjstore.encoder import metadata
+from pjstore.encoder.structure import parse
+from pjstore.errors import PjstoreError
+from pjstore.ingest import IngestOptions, served
+from pjstore.record import ImageRecord
+from pjstore.storage import Storage
+
+
+@dataclass(frozen=True)
+class MigrateReport:
+    checked: int
+    upgraded: tuple[str, ...]
+    failed: tuple[tuple[str, str], ...]  # (id, why)
+
+
+def upgraded(record: ImageRecord, blob: bytes, options: IngestOptions = IngestOptions()) -> ImageRecord:
+    """`record` with served-contract rows for its stored file `blob` (same thresholds and scales)."""
+    structure = parse(blob)
+    kept = metadata.extract(blob, structure)
+    offsets = served(blob, record.offsets, record.target, kept, structure.color_space == "GRAY", options)[options.egress]
+    return replace(record, offsets=offsets, contract="served")
+
+
+def migrate(store: Storage, options: IngestOptions = IngestOptions(),
+            done: Callable[[str, bool], None] | None = None) -> MigrateReport:
+    """Upgrade every record not yet current; `done(id, upgraded)` after each image."""
+    ids = store.list()
+    changed: list[str] = []
+    failed: list[tuple[str, str]] = []
+    for image_id in ids:
+        try:
+            record = store.info(image_id)
+            if record.current:
+                if done:
+                    done(image_id, False)
+                continue
+            blob = store.get_range(image_id, 0, record.stored_bytes)
+            store.replace_record(upgraded(record, blob, options))
+        except PjstoreError as exc:  # one bad image must not stop the rest
+            failed.append((image_id, f"{type(exc).__name__}: {exc}"))
+            continue
+        changed.append(image_id)
+        if done:
+            done(image_id, True)
+    return MigrateReport(len(ids), tuple(changed), tuple(failed))

@@ -1,0 +1,214 @@
+"""Write-time recipe search: per stored scale, the rendition the read path will serve.
+
+For each scale the *floor* is found first: the smallest baseline JPEG of the scale's size, made
+from the whole stored file (whose pixels are the source's: the transcode is lossless) by the read
+path itself, meeting the threshold. The egress policy allows served files up to `egress` times
+the floor. Then scan-complete prefixes are tried in offset order from a start; at each, a full
+decode and (where the size allows) DCT-scaled ones, each at the lowest quality meeting the
+threshold for 4:4:4 and 4:2:0 chroma (bisection, or a gallop from the previous prefix's answer;
+every step a real encode and decode). The first prefix with a recipe inside the policy wins
+(fewest stored bytes read), and among its recipes the one serving the fewest bytes. The whole
+file always qualifies (it serves the floor). One walk answers several policies at once (the eval's
+frontier), since which recipe serves the fewest bytes at a prefix does not depend on k.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Callable, TypeVar
+
+import numpy as np
+from PIL import Image
+
+from pjstore.quality.contract import EOI, Reference, decode_rgb
+from pjstore.quality.metrics import METRICS
+from pjstore.read_path import pipeline
+from pjstore.read_path.orient import orient
+from pjstore.offset_map import OffsetMap, ScaleOffset, rounded
+from pjstore.rendition.recipe import Recipe, draft_for
+
+DEFAULT_EGRESS = 1.25
+T = TypeVar("T")
+SEARCHED_SUBSAMPLINGS = ("4:4:4", "4:2:0")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One scale's verified recipe: the prefix it reads, what it serves and how that scores."""
+
+    index: int  # into the scan ends
+    recipe: Recipe
+    score: float  # the served file, decoded, against the reference
+    served_bytes: int
+    floor_bytes: int
+
+
+@dataclass(frozen=True)
+class Encoded:
+    data: bytes
+    score: float
+
+
+def lowest_quality(at: Callable[[int], T], meets: Callable[[T], bool],
+                   guess: int | None = None) -> tuple[int, T] | None:
+    """The lowest quality in 1..100 whose encoding meets the target, assuming the score rises with
+    quality (libjpeg's scaled tables, up to rounding); None when even 100 misses. With a `guess`
+    (say, the answer for a neighbouring prefix) it gallops from there before bisecting, which
+    takes a few encodes instead of seven when the guess is close."""
+    tried: dict[int, T] = {}
+
+    def get(q: int) -> T:
+        if q not in tried:
+            tried[q] = at(q)
+        return tried[q]
+
+    lo, hi = 1, 100  # invariant: `hi` meets, everything below `lo` misses
+    if guess is not None and 1 <= guess <= 100:
+        step = 1
+        if meets(get(guess)):
+            hi = guess
+            while hi > 1 and meets(get(max(1, hi - step))):
+                hi, step = max(1, hi - step), 2 * step
+            lo = max(1, hi - step + 1)
+        else:
+            lo = guess + 1
+            while lo <= 100 and not meets(get(min(100, guess + step))):
+                lo, step = min(100, guess + step) + 1, 2 * step
+            if lo > 100:
+                return None
+            hi = min(100, guess + step)
+    elif not meets(get(100)):
+        return None
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if meets(get(mid)):
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi, get(hi)
+
+
+def grader(reference: Reference, size: tuple[int, int], orientation: int) -> Callable[[bytes], float]:
+    """The contract score of a served JPEG: decoded, against the reference at `size`, made upright."""
+    want = np.asarray(orient(Image.fromarray(reference.at(size)), orientation))
+    metric = METRICS[reference.target.metric]
+    return lambda data: metric(want, np.asarray(decode_rgb(data)))
+
+
+class ScaleSearch:
+    """The search for one scale of one image (one reference size, one threshold)."""
+
+    def __init__(self, reference: Reference, size: tuple[int, int], threshold: float, look: Look):
+        self.reference, self.size, self.threshold = reference, size, threshold
+        self.orientation, self.colour = look.orientation, look.colour
+        self.subsamplings = SEARCHED_SUBSAMPLINGS[-1:] if look.grey else SEARCHED_SUBSAMPLINGS
+        self.grade = grader(reference, size, look.orientation)
+        self.guesses: dict[tuple[int, str], int] = {}  # the last answer per decode and chroma
+
+    def best_at(self, prefix: bytes, drafts: tuple[int, ...]) -> tuple[Recipe, Encoded] | None:
+        """The recipe serving the fewest bytes from `prefix` while meeting the threshold."""
+        found: list[tuple[Recipe, Encoded]] = []
+        for draft in drafts:
+            base = Recipe(draft=draft, colour=self.colour)
+            image = pipeline.decoded(prefix, base, self.size)
+            served, icc = pipeline.pixels(image, base, self.size, self.orientation)
+            for subsampling in self.subsamplings:
+                def at(q: int, subsampling: str = subsampling) -> Encoded:
+                    recipe = Recipe(draft=draft, quality=q, subsampling=subsampling, colour=self.colour)
+                    data = pipeline.encode_pixels(served, recipe, icc)
+                    return Encoded(data, self.grade(data))
+
+                lowest = lowest_quality(at, lambda e: e.score >= self.threshold,
+                                        self.guesses.get((draft, subsampling)))
+                if lowest is not None:
+                    q, encoded = lowest
+                    self.guesses[(draft, subsampling)] = q
+                    found.append((Recipe(draft=draft, quality=q, subsampling=subsampling, colour=self.colour),
+                                  encoded))
+        return min(found, key=lambda f: len(f[1].data)) if found else None
+
+    def best_effort(self, whole: bytes) -> tuple[Recipe, Encoded]:
+        """When no quality meets the threshold: the best-scoring quality-100 rendition of the whole file."""
+        options = []
+        for subsampling in self.subsamplings:
+            recipe = Recipe(quality=100, subsampling=subsampling, colour=self.colour)
+            data, _ = pipeline.transcode(whole, recipe, self.size, self.orientation)
+            options.append((recipe, Encoded(data, self.grade(data))))
+        return max(options, key=lambda o: o[1].score)
+
+
+@dataclass(frozen=True)
+class Look:
+    """What every rendition of one image shares: orientation, colour handling, grey or colour."""
+
+    orientation: int = 1
+    colour: str = "none"
+    grey: bool = False
+
+
+def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scale: float, threshold: float,
+           look: Look, starts: dict[float, int]) -> dict[float, Choice]:
+    """The recipe for `scale` (1.0: the whole file at full size) under each egress policy k of
+    `starts`, searching prefixes from its start index. One walk serves every k: at each prefix the
+    recipe serving the fewest bytes does not depend on k, only whether it is within k * floor."""
+    if min(starts) < 1:
+        raise ValueError(f"the egress policy allows at least the floor (k >= 1), not {min(starts)}")
+    size = reference.size(scale)
+    search = ScaleSearch(reference, size, threshold, look)
+    last = len(scan_ends) - 1
+    floor = search.best_at(stored, (1,))
+    if floor is None:
+        recipe, encoded = search.best_effort(stored)
+        return {k: Choice(last, recipe, encoded.score, len(encoded.data), len(encoded.data)) for k in starts}
+    floor_bytes = len(floor[1].data)
+    # A full decode, and DCT-scaled ones to twice the size (LANCZOS still filters) and to just
+    # above it (the fastest: little or nothing left to resize).
+    full = (reference.width, reference.height)
+    drafts = tuple(sorted({1, draft_for(full, size), draft_for(full, size, oversample=1)}))
+    found: dict[float, Choice] = {}
+    for index in range(min(last, *starts.values()), last + 1):
+        pending = [k for k, start in starts.items() if k not in found and start <= index]
+        if not pending:
+            if len(found) == len(starts):
+                break
+            continue
+        best = search.best_at(stored if index == last else bytes(stored[:scan_ends[index]]) + EOI, drafts)
+        if best is None:
+            continue
+        recipe, encoded = best
+        for k in pending:
+            if len(encoded.data) <= k * floor_bytes:  # the whole file always is: it serves the floor
+                found[k] = Choice(index, recipe, encoded.score, len(encoded.data), floor_bytes)
+    return found
+
+
+def served_offsets(stored: bytes, scan_ends: tuple[int, ...], references: Callable[[str], Reference],
+                   look: Look, egresses: tuple[float, ...] = (DEFAULT_EGRESS,),
+                   starts: dict[float, int] | None = None, icc_bytes: int = 0) -> dict[float, OffsetMap]:
+    """Every scale's choice under each egress policy, whole file last (read whole, at the last
+    scale's threshold).
+
+    `references(colour)` is the reference in that colour handling's served colour space. A scale's
+    search starts at its `starts` hint (the prefix contract's cut, which serving can only need
+    more of) and never below the previous scale's cut, so offsets never decrease with scale. A
+    kept profile that would be more than half a scale's rendition is converted away instead.
+    """
+    target = references(look.colour).target
+    last = len(scan_ends) - 1
+    entries: dict[float, list[ScaleOffset]] = {k: [] for k in egresses}
+    floors = dict.fromkeys(egresses, 0)
+    for scale, threshold in [*zip(target.scales, target.thresholds), (1.0, target.thresholds[-1])]:
+        hint = (starts or {}).get(scale, 0)
+        begin = {k: last if scale == 1.0 else max(floors[k], hint) for k in egresses}
+        chosen = choose(stored, scan_ends, references(look.colour), scale, threshold, look, begin)
+        dwarfed = {k: begin[k] for k, c in chosen.items() if look.colour == "keep" and 2 * icc_bytes > c.served_bytes}
+        if dwarfed:
+            chosen |= choose(stored, scan_ends, references("convert"), scale, threshold,
+                             replace(look, colour="convert"), dwarfed)
+        w, h = references(look.colour).size(scale)
+        for k, c in chosen.items():
+            offset = len(stored) if c.index == last else scan_ends[c.index]
+            entries[k].append(ScaleOffset(scale, w, h, offset, rounded(c.score), c.recipe, c.served_bytes,
+                                          c.floor_bytes))
+            floors[k] = c.index
+    return {k: OffsetMap(target.metric, tuple(rows)) for k, rows in entries.items()}

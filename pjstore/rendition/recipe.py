@@ -1,0 +1,59 @@
+"""The rendition recipe: how one stored scale's prefix becomes the baseline JPEG a user receives.
+
+A recipe is chosen at write time (`pjstore.rendition.choose`) by running the read path itself on
+candidate prefixes, kept in the record, and followed exactly by every read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+DRAFTS = (1, 2, 4, 8)  # libjpeg's DCT-domain scale denominators (1: full decode)
+SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
+# none: pixels as decoded, no profile (the source has none, or one equivalent to sRGB);
+# convert: ICC transform from the source's profile to sRGB, no profile attached;
+# keep: pixels as decoded, the source's profile attached.
+COLOURS = ("none", "convert", "keep")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    draft: int = 1
+    reducing_gap: float | None = None  # Pillow's resize(reducing_gap=...): integer reduce first
+    quality: int = 85
+    subsampling: str = "4:2:0"  # ignored for greyscale
+    colour: str = "none"
+
+    def __post_init__(self) -> None:
+        if self.draft not in DRAFTS:
+            raise ValueError(f"draft must be one of {DRAFTS}, not {self.draft!r}")
+        if self.reducing_gap is not None and not (isinstance(self.reducing_gap, (int, float))
+                                                  and self.reducing_gap >= 1.0):
+            raise ValueError(f"reducing_gap must be None or >= 1, not {self.reducing_gap!r}")
+        if not (isinstance(self.quality, int) and 1 <= self.quality <= 100):
+            raise ValueError(f"quality must be 1..100, not {self.quality!r}")
+        if self.subsampling not in SUBSAMPLINGS:
+            raise ValueError(f"subsampling must be one of {SUBSAMPLINGS}, not {self.subsampling!r}")
+        if self.colour not in COLOURS:
+            raise ValueError(f"colour must be one of {COLOURS}, not {self.colour!r}")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Recipe":
+        return cls(draft=d["draft"], reducing_gap=d["reducing_gap"], quality=d["quality"],
+                   subsampling=d["subsampling"], colour=d["colour"])
+
+
+# What 0.1.0 served for every scale: a full decode, LANCZOS, quality 85, 4:2:0, the profile copied.
+LEGACY = Recipe(quality=85, subsampling="4:2:0", colour="keep")
+
+
+def draft_for(stored: tuple[int, int], size: tuple[int, int], oversample: int = 2) -> int:
+    """The largest DCT scale denominator whose decode is still `oversample` times `size` on each axis."""
+    best = 1
+    for d in DRAFTS[1:]:
+        if all(-(-s // d) >= oversample * t for s, t in zip(stored, size)):
+            best = d
+    return best
