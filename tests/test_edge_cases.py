@@ -107,10 +107,11 @@ def test_unusable_orientation_is_ignored(store, name):
 
 
 # A wrong conversion (CMYK not inverted, YCCK read as CMYK) is over 20000; the limits leave room for
-# the q85 re-encode of what is served, ~100 for the garish colours of CMYK data read as YCCK.
+# the source's own coding loss plus the served contract's (32 dB is an MSE of 41 against the source's
+# decode), ~150 for the garish colours of CMYK data read as YCCK.
 @pytest.mark.parametrize("name, color_space, original, limit", [
-    ("cmyk", "CMYK", ("coffee", 160, 120), 30),  # Pillow's CMYK is the exact inverse of its RGB
-    ("rgb_no_colour_transform", "RGB", ("rocket", 160, 120), 30),
+    ("cmyk", "CMYK", ("coffee", 160, 120), 80),  # Pillow's CMYK is the exact inverse of its RGB
+    ("rgb_no_colour_transform", "RGB", ("rocket", 160, 120), 80),
     ("ycck", "YCCK", None, 150),  # the same data read as YCCK: compared with Pillow's own decode
 ])
 def test_colour_spaces_are_served_as_rgb_with_their_colours(store, name, color_space, original, limit):
