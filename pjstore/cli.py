@@ -108,6 +108,9 @@ def _read_fractions(record) -> str:
 @click.option("--egress", type=click.FloatRange(min=1), default=DEFAULT_EGRESS, show_default=True,
               help="Served bytes at most this times the smallest JPEG of the size meeting the threshold.")
 @click.option("--keep-profile", is_flag=True, help="Keep a non-sRGB ICC profile in renditions (default: convert to sRGB).")
+@click.option("--accept-damaged", is_flag=True,
+              help="Store a JPEG libjpeg decodes only with warnings (damaged or truncated data) as uploaded, "
+                   "flagged, every scale served from the whole file (default: refuse it).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input on stdout.")
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes [default: all cores].")
 @click.option("--dask-scheduler", metavar="ADDRESS",
@@ -116,7 +119,8 @@ def _read_fractions(record) -> str:
               help="Write one JSON line per failed file to this file.")
 @click.pass_context
 def ingest_cmd(ctx, paths, scheme, scales, threshold, metric, max_pixels, c_depth, a_depth, objective,
-               contract, egress, keep_profile, as_json, workers, dask_scheduler, report_path) -> None:
+               contract, egress, keep_profile, accept_damaged, as_json, workers, dask_scheduler,
+               report_path) -> None:
     """Ingest JPEG files and directories in parallel; bad files are reported and skipped.
 
     Files already stored are skipped without preparing them again, so rerunning an interrupted
@@ -126,7 +130,8 @@ def ingest_cmd(ctx, paths, scheme, scales, threshold, metric, max_pixels, c_dept
         raise click.UsageError("give --workers or --dask-scheduler, not both")
     search = SearchOptions(c_depth=c_depth, a_depth=a_depth, objective=objective)
     options = IngestOptions(scheme, _target(scales, threshold, metric), max_pixels, search=search,
-                            contract=contract, egress=egress, keep_profile=keep_profile)
+                            contract=contract, egress=egress, keep_profile=keep_profile,
+                            accept_damaged=accept_damaged)
     files = walk(paths)
     with contextlib.ExitStack() as stack:
         store = stack.enter_context(_store(ctx))
@@ -150,7 +155,8 @@ def ingest_cmd(ctx, paths, scheme, scales, threshold, metric, max_pixels, c_dept
             else:
                 progress.echo(f"{'ok  ' if created else 'same'} {record.id[:12]} {outcome.path}  "
                               f"{record.source_bytes} -> {record.stored_bytes} B, "
-                              f"{record.scans} scans, read {_read_fractions(record)}")
+                              f"{record.scans} scans, read {_read_fractions(record)}"
+                              f"{'  DAMAGED: stored as uploaded' if record.damaged else ''}")
 
         summary = run_batch(store, files, options, runner, show)
     # With --json, stdout is for machines and stderr stays quiet unless a person is watching.

@@ -106,9 +106,11 @@ class JpegStructure:
         return tuple(s.data_end for s in self.scans)
 
 
-def parse(data: bytes, max_pixels: int | None = None) -> JpegStructure:
+def parse(data: bytes, max_pixels: int | None = None, *, header_only: bool = False) -> JpegStructure:
     """Read the marker structure of a complete JPEG file.
 
+    With `header_only`, stop at the first scan header: the tables, frame and metadata of a file
+    whose entropy-coded data is damaged (the structure then has no scans).
     Raises EmptyInput, NotAJpeg, TruncatedJpeg, CorruptJpeg, UnsupportedJpeg or TooLarge.
     """
     if not data:
@@ -150,6 +152,8 @@ def parse(data: bytes, max_pixels: int | None = None) -> JpegStructure:
             if frame is None:
                 raise CorruptJpeg("scan before frame header")
             components, scan = _parse_scan(body, frame)
+            if header_only:
+                break
             end = _MARKER_AFTER_DATA.search(data, pos)
             if end is None:
                 raise TruncatedJpeg(f"scan {len(scans) + 1} runs to the end of the data (no EOI)")
@@ -157,7 +161,7 @@ def parse(data: bytes, max_pixels: int | None = None) -> JpegStructure:
             pos = end.start()
     if frame is None:
         raise CorruptJpeg("no frame header (SOF) before end of image")
-    if not scans:
+    if not scans and not header_only:
         raise CorruptJpeg("no scans before end of image")
     return JpegStructure(frame, tuple(segments), tuple(scans), restart_interval,
                          _color_space(frame, segments, data))
