@@ -16,7 +16,8 @@ from dataclasses import replace
 
 from pjstore import offset_map
 from pjstore.encoder.structure import parse
-from pjstore.errors import NotFound, PjstoreError
+from pjstore.errors import CorruptJpeg, NotFound, PjstoreError
+from pjstore.ingest import IngestOptions, as_uploaded
 from pjstore.migrate import upgraded
 from pjstore.quality.contract import EOI, Reference, decode_prefix
 from pjstore.read_path.pipeline import transcode
@@ -47,6 +48,11 @@ def verify(record: ImageRecord, blob: bytes) -> Problem | None:
     """Check one image against its record; None when it verifies."""
     if len(blob) != record.stored_bytes or hashlib.sha256(blob).hexdigest() != record.stored_sha256:
         return Problem(record.id, "corrupt", f"stored file differs from its record ({len(blob)} bytes)")
+    if record.damaged:  # stored as uploaded: no scans to check, but it must still decode and serve
+        try:
+            return _served_problem(record, blob)
+        except PjstoreError as exc:
+            return Problem(record.id, "corrupt", f"damaged file stored as uploaded no longer decodes: {exc}")
     try:
         structure = parse(blob)
     except PjstoreError as exc:
@@ -91,6 +97,9 @@ def _served_problem(record: ImageRecord, blob: bytes) -> Problem | None:
 
 def remeasured(record: ImageRecord, blob: bytes) -> ImageRecord:
     """The record with offsets (and recipes) measured afresh from the (intact) stored file."""
+    if record.damaged:
+        options = IngestOptions(target=record.target, accept_damaged=True)
+        return replace(record, offsets=as_uploaded(blob, options, CorruptJpeg(record.warnings[0])).record.offsets)
     if record.contract == "served":
         return upgraded(record, blob)
     structure = parse(blob)

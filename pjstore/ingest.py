@@ -16,12 +16,12 @@ from threadpoolctl import threadpool_limits
 from pjstore import ids, offset_map
 from pjstore.encoder import metadata, transcode
 from pjstore.encoder.metadata import DEFAULT_MAX_ICC_BYTES
-from pjstore.encoder.structure import DEFAULT_MAX_APP_SEGMENTS, DEFAULT_MAX_SCANS, JpegStructure, parse
-from pjstore.errors import NotFound, TooLarge
+from pjstore.encoder.structure import DEFAULT_MAX_APP_SEGMENTS, DEFAULT_MAX_SCANS, SOS, JpegStructure, parse
+from pjstore.errors import CorruptJpeg, NotFound, TooLarge, TruncatedJpeg
 from pjstore.offset_map import OffsetMap
 from pjstore.quality.contract import QualityTarget, Reference
 from pjstore.read_path.colour import default_colour
-from pjstore.record import CONTRACTS, ImageRecord
+from pjstore.record import AS_UPLOADED, CONTRACTS, ImageRecord
 from pjstore.rendition.choose import DEFAULT_EGRESS, Look, served_offsets
 from pjstore.encoder import coefficients
 from pjstore.scan_search import progressive
@@ -79,6 +79,7 @@ class IngestOptions:
     contract: str = "served"  # "prefix": 0.1.0's offsets by decoded prefix, served at quality 85
     egress: float = DEFAULT_EGRESS  # served bytes at most this times the floor (served contract)
     keep_profile: bool = False  # keep a non-sRGB ICC profile in renditions instead of converting
+    accept_damaged: bool = False  # store what libjpeg decodes only with warnings, as uploaded
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
@@ -89,6 +90,8 @@ class IngestOptions:
             raise ValueError(f"egress must be at least 1 (the floor itself), not {self.egress}")
         if min(self.max_pixels, self.max_bytes, self.max_scans, self.max_app_segments) < 1 or self.max_icc_bytes < 0:
             raise ValueError("limits must be positive")
+        if self.accept_damaged and self.contract != "served":
+            raise ValueError("accepting damaged images needs the served contract (they have no prefixes)")
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,15 @@ def prepare(source: bytes, options: IngestOptions = IngestOptions(), jpegtran: J
     """Validate, plan, transcode and verify one upload. Raises a typed PjstoreError on bad input."""
     if len(source) > options.max_bytes:
         raise TooLarge(f"{len(source)} bytes exceeds the upload limit of {options.max_bytes} bytes")
+    try:
+        return _transcoded(source, options, jpegtran)
+    except (CorruptJpeg, TruncatedJpeg) as refusal:  # damaged entropy data or truncation
+        if not options.accept_damaged:
+            raise
+        return as_uploaded(source, options, refusal)
+
+
+def _transcoded(source: bytes, options: IngestOptions, jpegtran: Jpegtran | None) -> Prepared:
     structure = parse(source, options.max_pixels, max_scans=options.max_scans,
                       max_app_segments=options.max_app_segments)
     jt = jpegtran or Jpegtran.find()
@@ -133,6 +145,38 @@ def prepare(source: bytes, options: IngestOptions = IngestOptions(), jpegtran: J
     return Prepared(record, blob)
 
 
+def as_uploaded(source: bytes, options: IngestOptions, refusal: CorruptJpeg | TruncatedJpeg) -> Prepared:
+    """`source` stored untouched (`--accept-damaged`): its `refusal` from the strict path is kept as a
+    warning, every scale reads the whole file, and recipes are chosen against its own decode (what
+    viewers show). The header, pixel, byte and scan limits still hold, and it must decode to its
+    frame's size; otherwise the refusal stands."""
+    header = parse(source, options.max_pixels, max_app_segments=options.max_app_segments, header_only=True)
+    scans = source.count(bytes((0xFF, SOS)))  # every SOS marker libjpeg could meet, damaged ones too
+    if scans > options.max_scans:
+        raise TooLarge(f"{scans} scan headers exceed the limit of {options.max_scans}")
+    kept = metadata.extract(source, header, options.max_icc_bytes)
+    references = _references(source, options.target)
+    colour = default_colour(kept.icc_profile, options.keep_profile)
+    frame = header.frame
+    try:
+        decoded = references(colour)
+    except CorruptJpeg as exc:
+        raise type(refusal)(f"{refusal}; not decodable as damaged either: {exc}") from None
+    if (decoded.width, decoded.height) != (frame.width, frame.height):
+        raise type(refusal)(f"{refusal}; decodes to {decoded.width}x{decoded.height}, "
+                            f"not the frame's {frame.width}x{frame.height}")
+    offsets = _served_rows(source, (len(source),), {}, references, kept, header.color_space == "GRAY",
+                           options)[options.egress]
+    digest = hashlib.sha256(source).hexdigest()
+    record = ImageRecord(
+        id=digest, width=frame.width, height=frame.height, color_space=header.color_space,
+        orientation=kept.orientation, source_bytes=len(source), stored_bytes=len(source), scheme=AS_UPLOADED,
+        scans=scans, thresholds=options.target.thresholds, offsets=offsets, stored_sha256=digest,
+        warnings=(f"damaged: stored as uploaded, decoded with libjpeg's warnings ({refusal})",), damaged=True,
+    )
+    return Prepared(record, source)
+
+
 def served(blob: bytes, prefix_offsets: OffsetMap, target: QualityTarget, kept: metadata.KeptMetadata,
            grey: bool, options: IngestOptions, egresses: tuple[float, ...] | None = None) -> dict[float, OffsetMap]:
     """Served-contract rows for a stored file, searched from its prefix-contract offsets, under
@@ -140,9 +184,19 @@ def served(blob: bytes, prefix_offsets: OffsetMap, target: QualityTarget, kept: 
     structure = parse(blob)
     cuts = {end: i for i, end in enumerate(structure.scan_ends)}
     starts = {e.scale: cuts[e.offset] for e in prefix_offsets.entries[:-1] if e.offset in cuts}
+    return _served_rows(blob, structure.scan_ends, starts, _references(blob, target), kept, grey, options, egresses)
+
+
+def _references(blob: bytes, target: QualityTarget) -> Callable[[str], Reference]:
+    """The reference in each colour handling's served colour space, decoded once each."""
+    return functools.cache(lambda c: Reference.served(blob, target, c))
+
+
+def _served_rows(blob: bytes, scan_ends: tuple[int, ...], starts: dict[float, int],
+                 references: Callable[[str], Reference], kept: metadata.KeptMetadata, grey: bool,
+                 options: IngestOptions, egresses: tuple[float, ...] | None = None) -> dict[float, OffsetMap]:
     colour = default_colour(kept.icc_profile, options.keep_profile)
-    references = functools.cache(lambda c: Reference.served(blob, target, c))
-    return served_offsets(blob, structure.scan_ends, references, Look(kept.orientation, colour, grey),
+    return served_offsets(blob, scan_ends, references, Look(kept.orientation, colour, grey),
                           egresses or (options.egress,), starts, len(kept.icc_profile or b""))
 
 

@@ -19,6 +19,7 @@ from pjstore.quality.contract import QualityTarget
 from pjstore.rendition.recipe import LEGACY
 
 VERSION = 2
+AS_UPLOADED = "as-uploaded"  # the scheme of a damaged image, stored without transcoding
 CONTRACTS = ("served", "prefix")
 _ID = re.compile(r"[0-9a-f]{64}")
 
@@ -39,6 +40,9 @@ class ImageRecord:
     stored_sha256: str  # of the stored file, so corruption is detectable (fsck)
     contract: str = "served"  # what each scale's score is of: the served file, or the decoded prefix
     warnings: tuple[str, ...] = ()  # what ingest noticed but accepted (e.g. unreadable metadata)
+    # Stored as uploaded (`ingest --accept-damaged`): libjpeg decodes it only with warnings, so it is
+    # not transcoded and every scale reads the whole file.
+    damaged: bool = False
 
     def __post_init__(self) -> None:
         def bad(why: str) -> ValueError:
@@ -66,6 +70,11 @@ class ImageRecord:
             raise bad("offsets must lie within the stored file, the last being all of it")
         if not all(isinstance(w, str) for w in self.warnings):
             raise bad("warnings must be strings")
+        if not isinstance(self.damaged, bool):
+            raise bad("damaged must be true or false")
+        if self.damaged and (self.stored_bytes != self.source_bytes or self.scheme != AS_UPLOADED
+                             or any(e.offset != self.stored_bytes for e in self.offsets.entries)):
+            raise bad(f"a damaged image is stored {AS_UPLOADED!r}, every scale reading the whole file")
 
     @property
     def target(self) -> QualityTarget:
@@ -90,6 +99,7 @@ class ImageRecord:
             "scales": self.offsets.to_json(),
             "stored_sha256": self.stored_sha256,
             "warnings": list(self.warnings),
+            "damaged": self.damaged,
         }
 
     def dumps(self) -> bytes:
@@ -125,7 +135,7 @@ def _stored(r: ImageRecord) -> dict:
         "orientation": r.orientation, "source_bytes": r.source_bytes, "stored_bytes": r.stored_bytes,
         "scheme": r.scheme, "scans": r.scans, "contract": r.contract, "metric": r.offsets.metric,
         "thresholds": list(r.thresholds), "scales": r.offsets.to_json(), "stored_sha256": r.stored_sha256,
-        "warnings": list(r.warnings),
+        "warnings": list(r.warnings), "damaged": r.damaged,
     }
 
 
@@ -137,7 +147,7 @@ def _common(d: dict) -> dict:
 def _v2(d: dict) -> ImageRecord:
     return ImageRecord(**_common(d), thresholds=tuple(d["thresholds"]),
                        offsets=OffsetMap.from_json(d["metric"], d["scales"]), contract=d["contract"],
-                       warnings=tuple(d["warnings"]))
+                       warnings=tuple(d["warnings"]), damaged=d.get("damaged", False))
 
 
 def _v1(d: dict) -> ImageRecord:

@@ -51,6 +51,9 @@ def read_fractions(record: ImageRecord) -> str:
               help="served: what a user receives meets the threshold; prefix: the decoded prefix does "
                    "(0.1.0 and the dissertation), served at quality 85.")
 @egress_options
+@click.option("--accept-damaged", is_flag=True,
+              help="Store a JPEG libjpeg decodes only with warnings (damaged or truncated data) as uploaded, "
+                   "flagged, every scale served from the whole file (default: refuse it).")
 @search_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input on stdout.")
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes [default: all cores].")
@@ -59,8 +62,8 @@ def read_fractions(record: ImageRecord) -> str:
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Write one JSON line per failed file to this file.")
 @click.pass_context
-def ingest(ctx, paths, scheme, scales, threshold, metric, max_pixels, contract, egress, keep_profile, as_json, workers,
-           dask_scheduler, report_path, **search) -> None:
+def ingest(ctx, paths, scheme, scales, threshold, metric, max_pixels, contract, egress, keep_profile, accept_damaged,
+           as_json, workers, dask_scheduler, report_path, **search) -> None:
     """Ingest JPEG files and directories in parallel; bad files are reported and skipped.
 
     Directories are walked for JPEG-named files; other files there are counted and left out.
@@ -71,7 +74,7 @@ def ingest(ctx, paths, scheme, scales, threshold, metric, max_pixels, contract, 
         raise click.UsageError("give --workers or --dask-scheduler, not both")
     options = IngestOptions(scheme, quality_target(scales, threshold, metric), max_pixels,
                             search=search_settings(search_given(search)), contract=contract, egress=egress,
-                            keep_profile=keep_profile)
+                            keep_profile=keep_profile, accept_damaged=accept_damaged)
     found = scan(paths)
     if found.left_out:
         kinds = ", ".join(f"{n} {suffix or 'unnamed'}" for suffix, n in found.left_out_by_suffix())
@@ -101,7 +104,8 @@ def ingest(ctx, paths, scheme, scales, threshold, metric, max_pixels, contract, 
             else:
                 progress.echo(f"{'ok  ' if created else 'same'} {record.id[:12]} {outcome.path}  "
                               f"{record.source_bytes} -> {record.stored_bytes} B, "
-                              f"{record.scans} scans, read {read_fractions(record)}")
+                              f"{record.scans} scans, read {read_fractions(record)}"
+                              f"{'  DAMAGED: stored as uploaded' if record.damaged else ''}")
 
         summary = run_batch(store, found.files, options, runner, show)
     # With --json, stdout is for machines and stderr stays quiet unless a person is watching.

@@ -123,9 +123,11 @@ class JpegStructure:
 
 
 def parse(data: bytes, max_pixels: int | None = None, *, max_scans: int = DEFAULT_MAX_SCANS,
-          max_app_segments: int = DEFAULT_MAX_APP_SEGMENTS) -> JpegStructure:
+          max_app_segments: int = DEFAULT_MAX_APP_SEGMENTS, header_only: bool = False) -> JpegStructure:
     """Read the marker structure of a complete JPEG file, in time linear in its length.
 
+    With `header_only`, stop at the first scan header: the tables, frame and metadata of a file
+    whose entropy-coded data is damaged (the structure then has no scans).
     Raises EmptyInput, NotAJpeg, TruncatedJpeg, CorruptJpeg, UnsupportedJpeg, or TooLarge (more
     pixels, scans or APPn/COM segments than allowed).
     """
@@ -179,6 +181,8 @@ def parse(data: bytes, max_pixels: int | None = None, *, max_scans: int = DEFAUL
             if len(scans) == max_scans:
                 raise TooLarge(f"more than {max_scans} scans (the limit)")
             components, scan = _parse_scan(body, frame)
+            if header_only:
+                break
             end = _data_end(data, pos)
             if end is None:
                 raise TruncatedJpeg(f"scan {len(scans) + 1} runs to the end of the data (no EOI)")
@@ -186,7 +190,7 @@ def parse(data: bytes, max_pixels: int | None = None, *, max_scans: int = DEFAUL
             pos = end
     if frame is None:
         raise CorruptJpeg("no frame header (SOF) before end of image")
-    if not scans:
+    if not scans and not header_only:
         raise CorruptJpeg("no scans before end of image")
     return JpegStructure(frame, tuple(segments), tuple(scans), restart_interval,
                          _color_space(frame, segments, data))

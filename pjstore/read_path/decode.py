@@ -12,12 +12,18 @@ import warnings
 from PIL import Image
 
 from pjstore.errors import CorruptJpeg
+from pjstore.quality.contract import EOI
 from pjstore.rendition.recipe import draft_for
 
 
 def decode(jpeg: bytes, draft: int = 1, size: tuple[int, int] | None = None) -> Image.Image:
     """Decode `jpeg`; with `draft` d > 1, at 1/d of its size (rounded up) on each axis, but never
-    below `size` (a smaller request than the recipe was made for may need less scaling)."""
+    below `size` (a smaller request than the recipe was made for may need less scaling).
+
+    A stream without an EOI at its end (only a truncated upload accepted as damaged) is closed with
+    one, as libjpeg's own source manager does at the end of data: it decodes as viewers show it."""
+    if not jpeg.endswith(EOI):
+        jpeg += EOI
     with warnings.catch_warnings():  # pixel limits are pjstore's own, checked before decoding
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
