@@ -34,9 +34,10 @@ from pjstore.corpus import walk  # noqa: E402
 from pjstore.errors import PjstoreError  # noqa: E402
 from pjstore.ingest import ingest  # noqa: E402
 from pjstore.read_path.pipeline import render  # noqa: E402
-from pjstore.server.routes_images import BYTES_READ  # noqa: E402
 from pjstore.samples import write_samples  # noqa: E402
+from pjstore.server.routes_images import BYTES_READ  # noqa: E402
 from pjstore.storage import Storage, open_storage  # noqa: E402
+
 from serving import RunningServer, running_server  # noqa: E402
 
 SCALES = (0.1, 0.25, 0.5, 1.0)
@@ -79,7 +80,7 @@ class Run:
     def client_cpu_per_request(self) -> float:
         return self.client_cpu_seconds / len(self.latencies)
 
-    def __add__(self, other: "Run") -> "Run":
+    def __add__(self, other: Run) -> Run:
         return Run(self.seconds + other.seconds, self.latencies + other.latencies, self.errors + other.errors,
                    self.cpu_seconds + other.cpu_seconds, self.client_cpu_seconds + other.client_cpu_seconds)
 

@@ -7,7 +7,7 @@ import pytest
 
 from pjstore.encoder.scan import Scan, ScanScript
 from pjstore.encoder.structure import parse
-from pjstore.errors import InvalidScanScript, NotAJpeg, ToolError, TooLarge, TruncatedJpeg
+from pjstore.errors import InvalidScanScript, NotAJpeg, TooLarge, ToolError, TruncatedJpeg
 from pjstore.scan_search.progressive import default_script
 from tools.jpegtran_wrapper import Jpegtran
 

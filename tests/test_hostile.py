@@ -29,11 +29,11 @@ from pjstore.encoder.structure import parse
 from pjstore.errors import ConfigError, PjstoreError, StorageError, TooLarge
 from pjstore.ingest import IngestOptions, prepare
 from pjstore.quality.contract import QualityTarget
-from pjstore.samples import encode, pixels
+from pjstore.samples import encode
 from pjstore.server.settings import ServerSettings
 from pjstore.storage import LmdbStorage, open_storage
 
-from helpers import JPEG, assert_error, assert_lossless, crop, make_client, stored_ids, upload
+from helpers import assert_error, assert_lossless, crop, make_client, stored_ids, upload
 
 REPO = Path(__file__).resolve().parents[1]
 EOI = b"\xff\xd9"

@@ -8,10 +8,11 @@ at any point (Ctrl-C here, a kill anywhere) leaves only whole images behind.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic
-from typing import Callable, Collection, Iterable, Protocol
+from typing import Protocol
 
 from pjstore import ids
 from pjstore.batch.outcome import Outcome, Status

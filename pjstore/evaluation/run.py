@@ -16,7 +16,7 @@ import subprocess
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy
@@ -28,8 +28,15 @@ from pjstore.corpus import JPEG_SUFFIXES, walk
 from pjstore.encoder.structure import parse
 from pjstore.errors import InvalidInput, PjstoreError
 from pjstore.evaluation import compute_cost, measure_storage, schemes
-from pjstore.evaluation.tables import (STORAGE_CSV, TIMING_CSV, StorageRow, TimingRow, storage_columns,
-                                       timing_columns, write_csv)
+from pjstore.evaluation.tables import (
+    STORAGE_CSV,
+    TIMING_CSV,
+    StorageRow,
+    TimingRow,
+    storage_columns,
+    timing_columns,
+    write_csv,
+)
 from pjstore.ingest import DEFAULT_MAX_PIXELS
 from pjstore.quality.contract import QualityTarget, Reference
 
@@ -99,7 +106,7 @@ def run(corpus: Path, out: Path, *, workers: int = 1, limit: int | None = None, 
     info = {
         "command": command,
         "corpus": str(corpus),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "wall_s": round(time.perf_counter() - started, 1),
         "workers": workers,
         "cpus": os.cpu_count(),
