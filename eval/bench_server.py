@@ -235,8 +235,8 @@ def report(rows: list[tuple[float, Run, Run]], requests: int) -> bool:
               f"{tail:>7.2f} {1000 * served.cpu_per_request:>6.2f} {1000 * served.client_cpu_per_request:>6.2f} | "
               f"{ratio:>7.2f}x {cpu_ratio:>7.2f}x | {errors:>6}{'' if complete else '  (stopped at --max-seconds)'}")
     print("cpu ms: CPU time per request serving it (server: all its processes); client: the http.client threads', "
-          "on the same cores.\nThe cpu ratio (in-process / server + client) is the req/s ratio wherever the cores are the "
-          "bottleneck.")
+          "on the same cores.\nThe cpu ratio (in-process / server + client) is the req/s ratio wherever the cores are "
+          "the bottleneck.")
     print(f"targets: server >= {TARGET_RATIO}x in-process throughput, p99 <= {TARGET_TAIL}x p50, zero errors: "
           f"{'met' if ok else 'NOT met'}")
     return ok

@@ -1,9 +1,10 @@
 """The one batch loop every runner shares: prepare in workers, put in this (the only) writer.
 
-Each file is read (regular files only, at most the byte limit plus one) and hashed here; an id the store already holds is skipped without sending any
-work, which is what makes a rerun resume. At most `runner.capacity` preparations are in flight,
-so memory stays bounded on any corpus size. Every put is one atomic store write, so stopping
-at any point (Ctrl-C here, a kill anywhere) leaves only whole images behind.
+Each file is read (regular files only, at most the byte limit plus one) and hashed here; an id the
+store already holds is skipped without sending any work, which is what makes a rerun resume. At
+most `runner.capacity` preparations are in flight, so memory stays bounded on any corpus size.
+Every put is one atomic store write, so stopping at any point (Ctrl-C here, a kill anywhere)
+leaves only whole images behind.
 """
 
 from __future__ import annotations
