@@ -127,13 +127,14 @@ def _map(files: list[Path], names: list[str], config: Config, workers: int):
     """Yield results as they finish, with a progress bar that stays quiet when not on a TTY."""
     bar = tqdm(total=len(files), unit="image", disable=None, desc="eval")
     if workers <= 1:
-        for f, n in zip(files, names):
+        for f, n in zip(files, names, strict=True):
             yield evaluate(f, n, config)
             bar.update()
     else:
         # spawn, not fork: libvips has started threads in this process by now
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for future in as_completed([pool.submit(evaluate, f, n, config) for f, n in zip(files, names)]):
+            futures = [pool.submit(evaluate, f, n, config) for f, n in zip(files, names, strict=True)]
+            for future in as_completed(futures):
                 yield future.result()
                 bar.update()
     bar.close()

@@ -11,6 +11,7 @@ for the scans that must precede it (the coefficient's previous bit; the componen
 from __future__ import annotations
 
 import heapq
+import itertools
 from dataclasses import dataclass
 
 from pjstore.encoder.scan import MAX_BLOCKS_IN_MCU, Scan
@@ -32,7 +33,7 @@ def merge(steps: tuple[Step, ...], ends: tuple[int, ...],
     scans: list[Scan] = []
     last: list[int] = []
     bounds = [0, *ends, len(steps)]
-    for i, (lo, hi) in enumerate(zip(bounds, bounds[1:])):
+    for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
         scans += _merge_segment(steps[lo:hi], sampling)
         if i < len(ends):
             last.append(max(0, len(scans) - 1))
