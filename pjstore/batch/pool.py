@@ -35,10 +35,10 @@ class LocalPool:
     def submit(self, source: bytes, options: IngestOptions) -> Future[Prepared]:
         return self._pool.submit(prepare, source, options)
 
-    def wait_first(self, jobs: Collection[Future]) -> Collection[Future]:
+    def wait_first(self, jobs: Collection[Future[Prepared]]) -> Collection[Future[Prepared]]:
         return wait(jobs, return_when=FIRST_COMPLETED).done
 
-    def cancel(self, jobs: Collection[Future]) -> None:
+    def cancel(self, jobs: Collection[Future[Prepared]]) -> None:
         for job in jobs:
             job.cancel()
 
