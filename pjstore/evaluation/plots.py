@@ -15,6 +15,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display, same output everywhere
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from pjstore.evaluation import aggregate, compute_cost  # noqa: E402
@@ -46,7 +47,7 @@ def _tick(name: str) -> str:
 
 def _legend_below(fig, *axes, columns: int = 4) -> None:
     """One legend for the figure, under the axes: never over the data, whatever the corpus."""
-    seen = {}
+    seen: dict[str, Artist] = {}
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             seen.setdefault(label, handle)

@@ -46,13 +46,13 @@ def _merge_segment(steps: tuple[Step, ...], sampling) -> list[Scan]:
         key = ("dc", s.ah, s.al) if s.is_dc else ("ac", s.component, s.ah, s.al)
         groups.setdefault(key, []).append((pos, s))
     units: list[tuple[int, Scan]] = []  # (greedy position of its first step, scan)
-    for key, members in groups.items():
-        if key[0] == "dc":
+    for group, members in groups.items():
+        if group[0] == "dc":
             for comps, first in _dc_chunks(members, sampling):
-                units.append((first, Scan(comps, 0, 0, key[1], key[2])))
+                units.append((first, Scan(comps, 0, 0, group[1], group[2])))
         else:
             for ss, se, first in _runs(members):
-                units.append((first, Scan((key[1],), ss, se, key[2], key[3])))
+                units.append((first, Scan((group[1],), ss, se, group[2], group[3])))
     return _ordered(units)
 
 
