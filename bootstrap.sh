@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up pjstore on a fresh machine, then run the main job or the tests.
 #   ./bootstrap.sh demo [CORPUS_DIR]   ingest CORPUS_DIR (default: sample photos) and show bytes read per scale
-#   ./bootstrap.sh test [PYTEST_ARGS]  run the test suite
+#   ./bootstrap.sh test [PYTEST_ARGS]  run ruff, mypy, then the test suite (stopping at the first that fails)
 # Afterwards the command is .venv/bin/pjstore (or `source .venv/bin/activate`, then pjstore).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -58,11 +58,19 @@ setup_python() {
     echo "$hash" > ".venv/.pjstore-installed-${extra:-runtime}"
 }
 
+# The static checks, before the tests: each prints its findings, and the first to fail stops the run.
+static_checks() {
+    echo "ruff check ." >&2
+    .venv/bin/ruff check . || { echo "error: ruff found the problems above ([*]: ruff check --fix fixes them)" >&2; exit 1; }
+    echo "mypy" >&2
+    .venv/bin/mypy || { echo "error: mypy found the type errors above" >&2; exit 1; }
+}
+
 cmd="${1:-demo}"
 shift || true
 need_jpegtran
 case "$cmd" in
     demo) setup_python ""; exec .venv/bin/pjstore demo "$@" ;;
-    test) setup_python dev; need_chromium; exec .venv/bin/python -m pytest "$@" ;;
+    test) setup_python dev; need_chromium; static_checks; exec .venv/bin/python -m pytest "$@" ;;
     *) echo "usage: $0 demo [CORPUS_DIR] | test [PYTEST_ARGS]" >&2; exit 2 ;;
 esac

@@ -105,7 +105,7 @@ def _write(job: tuple) -> dict:
 def _static(src: bytes, target: QualityTarget) -> dict:
     copies = make_copies(Reference.from_source(src, target), icc_profile(src))
     row = {"stored": len(src) + sum(len(c.data) for c in copies), "plan": "static"}
-    for s, c in zip(target.scales, copies):
+    for s, c in zip(target.scales, copies, strict=True):
         row[f"read{s}"], row[f"score{s}"] = len(c.data), c.score
     return row
 

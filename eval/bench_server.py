@@ -34,9 +34,10 @@ from pjstore.corpus import walk  # noqa: E402
 from pjstore.errors import PjstoreError  # noqa: E402
 from pjstore.ingest import ingest  # noqa: E402
 from pjstore.read_path.pipeline import render  # noqa: E402
-from pjstore.server.routes_images import BYTES_READ  # noqa: E402
 from pjstore.samples import write_samples  # noqa: E402
+from pjstore.server.routes_images import BYTES_READ  # noqa: E402
 from pjstore.storage import Storage, open_storage  # noqa: E402
+
 from serving import RunningServer, running_server  # noqa: E402
 
 SCALES = (0.1, 0.25, 0.5, 1.0)
@@ -79,7 +80,7 @@ class Run:
     def client_cpu_per_request(self) -> float:
         return self.client_cpu_seconds / len(self.latencies)
 
-    def __add__(self, other: "Run") -> "Run":
+    def __add__(self, other: Run) -> Run:
         return Run(self.seconds + other.seconds, self.latencies + other.latencies, self.errors + other.errors,
                    self.cpu_seconds + other.cpu_seconds, self.client_cpu_seconds + other.client_cpu_seconds)
 
@@ -234,8 +235,8 @@ def report(rows: list[tuple[float, Run, Run]], requests: int) -> bool:
               f"{tail:>7.2f} {1000 * served.cpu_per_request:>6.2f} {1000 * served.client_cpu_per_request:>6.2f} | "
               f"{ratio:>7.2f}x {cpu_ratio:>7.2f}x | {errors:>6}{'' if complete else '  (stopped at --max-seconds)'}")
     print("cpu ms: CPU time per request serving it (server: all its processes); client: the http.client threads', "
-          "on the same cores.\nThe cpu ratio (in-process / server + client) is the req/s ratio wherever the cores are the "
-          "bottleneck.")
+          "on the same cores.\nThe cpu ratio (in-process / server + client) is the req/s ratio wherever the cores are "
+          "the bottleneck.")
     print(f"targets: server >= {TARGET_RATIO}x in-process throughput, p99 <= {TARGET_TAIL}x p50, zero errors: "
           f"{'met' if ok else 'NOT met'}")
     return ok

@@ -33,8 +33,16 @@ import httpx  # noqa: E402
 from pjstore.samples import distinct  # noqa: E402
 
 from serving import running_server  # noqa: E402
-from test_hostile import (after_soi, ff_run_in_first_scan, flat_progressive, icc_chunks, repeated_scan,  # noqa: E402
-                          segment, srgb_profile, with_icc)
+from test_hostile import (  # noqa: E402
+    after_soi,
+    ff_run_in_first_scan,
+    flat_progressive,
+    icc_chunks,
+    repeated_scan,
+    segment,
+    srgb_profile,
+    with_icc,
+)
 
 JPEG = {"Content-Type": "image/jpeg"}
 TIMEOUT = 120.0

@@ -43,7 +43,7 @@ class Latencies:
     p99_ms: float
 
     @classmethod
-    def of(cls, seconds: list[float], duration: float) -> "Latencies":
+    def of(cls, seconds: list[float], duration: float) -> Latencies:
         cuts = statistics.quantiles(seconds, n=100, method="inclusive") if len(seconds) > 1 else [seconds[0]] * 99
         return cls(len(seconds), len(seconds) / duration, 1000 * cuts[49], 1000 * cuts[94], 1000 * cuts[98])
 

@@ -47,7 +47,8 @@ def test_dask_ingest_stores_what_serial_does_and_resumes(scheduler, tmp_path, ki
     files = write_corpus(tmp_path / "in", kinds)
     first, rows = ingest_on(scheduler, str(tmp_path / "store"), tmp_path / "in")
     assert first.returncode == 1 and tally(rows) == (7, 1, 1), first.stderr
-    assert [r["error_type"] for r in rows if "error_type" in r] == ["TruncatedJpeg"], "the worker's refusal comes back typed"
+    refusals = [r["error_type"] for r in rows if "error_type" in r]
+    assert refusals == ["TruncatedJpeg"], "the worker's refusal comes back typed"
     with LmdbStorage(tmp_path / "store") as store:
         assert contents(store) == serial_contents(tmp_path, files)
     again, rows = ingest_on(scheduler, str(tmp_path / "store"), tmp_path / "in")

@@ -3,11 +3,13 @@ refused with which error: test_edge_cases.py)."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from pjstore.encoder.scan import Scan, ScanScript
 from pjstore.encoder.structure import parse
-from pjstore.errors import InvalidScanScript, NotAJpeg, ToolError, TooLarge, TruncatedJpeg
+from pjstore.errors import InvalidScanScript, NotAJpeg, TooLarge, ToolError, TruncatedJpeg
 from pjstore.scan_search.progressive import default_script
 from tools.jpegtran_wrapper import Jpegtran
 
@@ -67,7 +69,7 @@ def test_structure_reports_scan_ends(kinds):
     prog = jpegtran(kinds["420_q75"], "-progressive")
     s = parse(prog)
     assert len(s.scans) == 10
-    for rec, nxt in zip(s.scans, s.scans[1:]):
+    for rec, nxt in itertools.pairwise(s.scans):
         assert rec.sos_offset < rec.data_end <= nxt.sos_offset
         assert prog[rec.data_end] == 0xFF and prog[rec.data_end + 1] in (0xC4, 0xDA)
     assert s.scan_ends[-1] == len(prog) - 2

@@ -22,7 +22,7 @@ def test_static_copies_are_at_the_lowest_passing_quality(kinds, kind):
     target = QualityTarget()
     reference = Reference.from_source(source, target)
     icc = icc_profile(source)
-    for copy, threshold in zip(make_copies(reference, icc), target.thresholds):
+    for copy, threshold in zip(make_copies(reference, icc), target.thresholds, strict=True):
         assert copy.score == pytest.approx(contract_psnr(source, copy.data, copy.scale), abs=1e-6)
         assert copy.meets == (copy.score >= threshold)
         if not copy.meets:

@@ -60,7 +60,7 @@ def test_merge_preserves_the_plan(plan) -> None:
     ScanScript(merged.scans, n, sampling)  # raises on any progression-rule or MCU violation
     assert bits(merged.scans) == bits(steps)
     assert len(merged.last_scan) == len(cuts)
-    for cut, last in zip(cuts, merged.last_scan):
+    for cut, last in zip(cuts, merged.last_scan, strict=True):
         if cut:
             assert bits(merged.scans[: last + 1]) == bits(steps[:cut])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -56,11 +57,11 @@ def test_plan_is_valid_lossless_and_verified(jt: Jpegtran, name: str, target_nam
     assert len(plan.script) <= 100
     assert set(plan.hints) == set(target.scales)
     stored = coefficients.read(t.data)
-    for a, b in zip(dct.components, stored.components):
+    for a, b in zip(dct.components, stored.components, strict=True):
         np.testing.assert_array_equal(a.coefficients, b.coefficients)
     cuts = [offsets.entry(s).offset for s in target.scales]
     assert cuts == sorted(cuts) and cuts[-1] <= len(t.data)
-    for scale, threshold, cut in zip(target.scales, target.thresholds, cuts):
+    for scale, threshold, cut in zip(target.scales, target.thresholds, cuts, strict=True):
         assert cut in t.scan_ends or cut == len(t.data)
         assert ref.score(decode_prefix(t.data, cut), scale) >= threshold
 
@@ -129,7 +130,7 @@ def test_finish_cheapest_ends_each_scale_with_the_cheapest_finishing_step(jt: Jp
     first = [[first_level(c.coefficients[:, :, k], 6 if k == 0 else 3, k == 0) for k in range(64)]
              for c in dct.components]
     checked = 0
-    for scale, start, end in zip(target.scales, (0, *found.ends), found.ends):
+    for scale, (start, end) in zip(target.scales, itertools.pairwise((0, *found.ends)), strict=True):
         if end == start:
             continue  # met by the previous scale's steps
         levels = [[NOT_SENT] * 64 for _ in dct.components]
@@ -139,7 +140,7 @@ def test_finish_cheapest_ends_each_scale_with_the_cheapest_finishing_step(jt: Jp
         cands = candidates(levels, first, options.c_depth)
         finishing = (model.sse - model.gains(cands, exact=True)) / (3 * model.basis.pixels) <= 255.0**2 / 10**3.2
         assert finishing.any()  # the last step finished the scale
-        cheapest = min(cost.bytes(s) for s, f in zip(cands, finishing) if f)
+        cheapest = min(cost.bytes(s) for s, f in zip(cands, finishing, strict=True) if f)
         assert cost.bytes(found.steps[end - 1]) == pytest.approx(cheapest)
         checked += 1
     assert checked
@@ -177,10 +178,10 @@ def test_smallest_layout_is_lossless_and_no_larger_than_any_uniform_choice(jt: J
     # The prefix every scale reads is the plan's own: same scans up to the last cut.
     assert tuple(x.scan for x in best.structure.scans[: plan.layouts.prefix_scans]) == \
         plan.script.scans[: plan.layouts.prefix_scans]
-    for a, b in zip(dct.components, coefficients.read(best.data).components):
+    for a, b in zip(dct.components, coefficients.read(best.data).components, strict=True):
         np.testing.assert_array_equal(a.coefficients, b.coefficients)
     cropped = transcode.smallest(src, plan, meta, jt, sample_pixels=20_000)  # chosen on a crop
-    for a, b in zip(dct.components, coefficients.read(cropped.data).components):
+    for a, b in zip(dct.components, coefficients.read(cropped.data).components, strict=True):
         np.testing.assert_array_equal(a.coefficients, b.coefficients)
 
 

@@ -18,9 +18,10 @@ import httpx
 import numpy as np
 import pytest
 from PIL import Image
-from serving import running_server
 
 from pjstore import ids
+
+from serving import running_server
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402  (after the skip check)

@@ -14,8 +14,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from pjstore.cli import serving
-from pjstore.cli import main
+from pjstore.cli import main, serving
 from pjstore.ingest import ingest
 from pjstore.server import ingest_pool, routes_images
 from pjstore.server.backpressure import Admission

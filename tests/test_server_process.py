@@ -10,6 +10,7 @@ import httpx
 from PIL import Image
 
 from pjstore.samples import DEFAULT_SAMPLES
+
 from serving import metric, running_server
 
 KINDS_UPLOADED = ("420_q75", "oriented_6", "gray", "icc")

@@ -6,7 +6,7 @@ do need pjstore and jpegtran installed (the task is `pjstore.ingest.prepare`, pi
 
 from __future__ import annotations
 
-from typing import Collection
+from collections.abc import Collection
 
 from distributed import Client, Future, as_completed
 
@@ -36,7 +36,7 @@ class DaskRunner:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> "DaskRunner":
+    def __enter__(self) -> DaskRunner:
         return self
 
     def __exit__(self, *exc: object) -> None:

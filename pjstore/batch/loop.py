@@ -1,17 +1,19 @@
 """The one batch loop every runner shares: prepare in workers, put in this (the only) writer.
 
-Each file is read (regular files only, at most the byte limit plus one) and hashed here; an id the store already holds is skipped without sending any
-work, which is what makes a rerun resume. At most `runner.capacity` preparations are in flight,
-so memory stays bounded on any corpus size. Every put is one atomic store write, so stopping
-at any point (Ctrl-C here, a kill anywhere) leaves only whole images behind.
+Each file is read (regular files only, at most the byte limit plus one) and hashed here; an id the
+store already holds is skipped without sending any work, which is what makes a rerun resume. At
+most `runner.capacity` preparations are in flight, so memory stays bounded on any corpus size.
+Every put is one atomic store write, so stopping at any point (Ctrl-C here, a kill anywhere)
+leaves only whole images behind.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic
-from typing import Callable, Collection, Iterable, Protocol
+from typing import Generic, Protocol, TypeVar
 
 from pjstore import ids
 from pjstore.batch.outcome import Outcome, Status
@@ -30,16 +32,19 @@ class Job(Protocol):
     def cancel(self) -> object: ...
 
 
-class Runner(Protocol):
+J = TypeVar("J", bound=Job)  # each runner's own future type: it is handed back only what it made
+
+
+class Runner(Protocol, Generic[J]):
     capacity: int  # preparations to keep in flight: enough to keep every worker busy
 
-    def submit(self, source: bytes, options: IngestOptions) -> Job:
+    def submit(self, source: bytes, options: IngestOptions) -> J:
         """Run `ingest.prepare(source, options)` on a worker."""
 
-    def wait_first(self, jobs: Collection[Job]) -> Collection[Job]:
+    def wait_first(self, jobs: Collection[J]) -> Collection[J]:
         """Block until at least one of `jobs` is done; return the done ones."""
 
-    def cancel(self, jobs: Collection[Job]) -> None: ...
+    def cancel(self, jobs: Collection[J]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class Item:
     image_id: str
 
 
-def run_batch(store: Storage, paths: Iterable[Path], options: IngestOptions, runner: Runner,
+def run_batch(store: Storage, paths: Iterable[Path], options: IngestOptions, runner: Runner[J],
               on_outcome: Callable[[Outcome], None] = lambda outcome: None) -> Summary:
     """Ingest `paths` through `runner`; report each file to `on_outcome`; never stop on bad input.
 
@@ -58,7 +63,7 @@ def run_batch(store: Storage, paths: Iterable[Path], options: IngestOptions, run
     """
     tally = Tally()
     started = monotonic()
-    in_flight: dict[Job, Item] = {}
+    in_flight: dict[J, Item] = {}
     # Identical files in one batch are prepared once; the later paths wait on the first.
     followers: dict[str, list[Path]] = {}
 
@@ -66,7 +71,7 @@ def run_batch(store: Storage, paths: Iterable[Path], options: IngestOptions, run
         tally.add(outcome)
         on_outcome(outcome)
 
-    def collect(done: Collection[Job]) -> None:
+    def collect(done: Collection[J]) -> None:
         for job in done:
             item = in_flight.pop(job)
             for outcome in _write(store, item, job, followers.pop(item.image_id)):

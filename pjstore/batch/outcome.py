@@ -22,3 +22,15 @@ class Outcome:
     image_id: str | None = None  # None only when the file could not be read
     record: ImageRecord | None = None  # the stored record (OK and SKIPPED)
     error: Exception | None = None  # FAILED only
+
+    def __post_init__(self) -> None:
+        failed = self.status is Status.FAILED
+        if failed != (self.error is not None) or failed == (self.record is not None):
+            raise ValueError(f"a {self.status.value} outcome: FAILED has an error, OK and SKIPPED a record, never both")
+
+    @property
+    def stored(self) -> ImageRecord:
+        """The stored record of an OK or SKIPPED outcome."""
+        if self.record is None:
+            raise ValueError(f"the {self.status.value} outcome for {self.path} has no stored record")
+        return self.record

@@ -5,8 +5,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+from collections.abc import Collection
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Collection
 
 from pjstore.ingest import IngestOptions, Prepared, prepare
 from pjstore.parent_watch import exit_with_parent
@@ -35,17 +35,17 @@ class LocalPool:
     def submit(self, source: bytes, options: IngestOptions) -> Future[Prepared]:
         return self._pool.submit(prepare, source, options)
 
-    def wait_first(self, jobs: Collection[Future]) -> Collection[Future]:
+    def wait_first(self, jobs: Collection[Future[Prepared]]) -> Collection[Future[Prepared]]:
         return wait(jobs, return_when=FIRST_COMPLETED).done
 
-    def cancel(self, jobs: Collection[Future]) -> None:
+    def cancel(self, jobs: Collection[Future[Prepared]]) -> None:
         for job in jobs:
             job.cancel()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def __enter__(self) -> "LocalPool":
+    def __enter__(self) -> LocalPool:
         return self
 
     def __exit__(self, *exc: object) -> None:

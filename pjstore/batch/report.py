@@ -24,7 +24,7 @@ class FailureReport:
     def close(self) -> None:
         self._file.close()
 
-    def __enter__(self) -> "FailureReport":
+    def __enter__(self) -> FailureReport:
         return self
 
     def __exit__(self, *exc: object) -> None:

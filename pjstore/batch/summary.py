@@ -48,7 +48,7 @@ class Tally:
     def add(self, outcome: Outcome) -> None:
         self._counts[outcome.status] += 1
         if outcome.status is Status.OK:
-            r = outcome.record
+            r = outcome.stored
             self._bytes_in += r.source_bytes
             self._bytes_stored += r.stored_bytes
             for e in r.offsets.entries[:-1]:  # the last entry is the whole file

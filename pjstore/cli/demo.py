@@ -49,7 +49,7 @@ def demo(ctx, corpus, scheme, serve, port, as_json) -> None:
         if outcome.status is Status.FAILED:
             click.echo(f"skipped {outcome.path}: {type(outcome.error).__name__}: {outcome.error}", err=True)
         else:
-            stored[outcome.record.id] = None
+            stored[outcome.stored.id] = None
 
     with writing(ctx, create=True) as store:
         with LocalPool() as runner:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -40,7 +41,7 @@ def settings_env(values: dict[str, str | None]) -> dict[str, str]:
     for s in SERVE_SETTINGS:
         if values.get(s.name) == "" and s.kind.unset is None:
             raise SettingsError(f"{s.option} is empty: give a value, or leave the option out")
-    return {s.env: values[s.name] for s in SERVE_SETTINGS if values.get(s.name) is not None}
+    return {s.env: value for s in SERVE_SETTINGS if (value := values.get(s.name)) is not None}
 
 
 def field_help(cls: type) -> dict[str, str]:
@@ -91,13 +92,13 @@ def search_options(f: Callable) -> Callable:
     return _stack(f, [_search_option(field) for field in SEARCH_FIELDS])
 
 
-def search_given(values: dict) -> dict[str, object]:
+def search_given(values: dict) -> dict[str, Any]:
     """The search options given on the command line (pops them from `values`)."""
     given = {f.name: values.pop(f"search_{f.name}") for f in SEARCH_FIELDS}
     return {name: value for name, value in given.items() if value is not None}
 
 
-def search_settings(given: dict[str, object], base: SearchOptions | None = None) -> SearchOptions:
+def search_settings(given: dict[str, Any], base: SearchOptions | None = None) -> SearchOptions:
     """`base` (default: the defaults) with the options given, validated by SearchOptions itself."""
     try:
         return dataclasses.replace(base or SearchOptions(), **given)

@@ -98,7 +98,7 @@ def ingest(ctx, paths, scheme, scales, threshold, metric, max_pixels, contract, 
                 else:
                     progress.echo(f"FAIL {outcome.path}: {type(outcome.error).__name__}: {outcome.error}", err=True)
                 return
-            record, created = outcome.record, outcome.status is Status.OK
+            record, created = outcome.stored, outcome.status is Status.OK
             if as_json:
                 progress.echo(json.dumps({"path": str(outcome.path), "created": created, **record.to_json()}))
             else:

@@ -67,7 +67,7 @@ def read(jpeg: bytes) -> DctImage:
         planes = [im.Y, im.Cb, im.Cr, im.K if im.has_black else None][: im.num_components]
         frame = parse(jpeg).frame
         comps = []
-        for i, (plane, fc) in enumerate(zip(planes, frame.components)):
+        for i, (plane, fc) in enumerate(zip(planes, frame.components, strict=True)):
             by, bx = plane.shape[:2]
             coefs = plane.reshape(by, bx, 64)[:, :, ZIGZAG]
             quant = np.asarray(im.qt[im.quant_tbl_no[i]]).reshape(64)[ZIGZAG]

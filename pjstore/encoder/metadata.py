@@ -7,6 +7,7 @@ minimal segments right after jpegtran's own header, ahead of the first scan.
 
 from __future__ import annotations
 
+import itertools
 import struct
 import warnings
 from dataclasses import dataclass, field
@@ -90,7 +91,7 @@ def _icc_profile(data: bytes, segments: list[Segment], limit: int) -> tuple[byte
     if len(profile) < _ICC_HEADER or int.from_bytes(profile[:4], "big") != len(profile) \
             or profile[36:40] != b"acsp":
         return None, (IccDropped(f"the {len(profile)}-byte ICC profile's header does not describe it"),)
-    if any(a[0] > b[0] for a, b in zip(chunks, chunks[1:])):
+    if any(a[0] > b[0] for a, b in itertools.pairwise(chunks)):
         return profile, (IccRepaired(f"{len(chunks)} ICC chunks out of order; reassembled by sequence number"),)
     return profile, ()
 

@@ -128,7 +128,7 @@ def _ranges(indices: list[int]) -> str:
     """Compact '1-5, 9' rendering of sorted indices for error messages."""
     out: list[str] = []
     start = prev = indices[0]
-    for k in indices[1:] + [None]:  # type: ignore[list-item]
+    for k in [*indices[1:], None]:
         if k is not None and k == prev + 1:
             prev = k
             continue

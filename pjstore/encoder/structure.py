@@ -12,8 +12,15 @@ import struct
 from dataclasses import dataclass
 
 from pjstore.encoder.scan import MAX_SCANS, Scan
-from pjstore.errors import (CorruptJpeg, EmptyInput, InvalidScanScript, NotAJpeg, TooLarge, TruncatedJpeg,
-                            UnsupportedJpeg)
+from pjstore.errors import (
+    CorruptJpeg,
+    EmptyInput,
+    InvalidScanScript,
+    NotAJpeg,
+    TooLarge,
+    TruncatedJpeg,
+    UnsupportedJpeg,
+)
 
 SOI, EOI, SOS, DHT, DQT, DRI, DNL = 0xD8, 0xD9, 0xDA, 0xC4, 0xDB, 0xDD, 0xDC
 APP0, APP1, APP2, APP14, APP15, COM = 0xE0, 0xE1, 0xE2, 0xEE, 0xEF, 0xFE

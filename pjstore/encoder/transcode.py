@@ -69,8 +69,10 @@ def smallest(source: bytes, plan: ScanPlan, meta: KeptMetadata, jpegtran: Jpegtr
         scans = parse(raw).scans
         ends = [scans[0].sos_offset] + [s.data_end for s in scans]  # a scan's bytes: its tables too
         for i in range(layouts.prefix_scans, len(scans)):
-            if not scans[i].scan.is_dc:
-                per[scans[i].scan.components[0]] += ends[i + 1] - ends[i]
+            scan = scans[i].scan
+            assert scan is not None, "jpegtran wrote our progressive script"
+            if not scan.is_dc:
+                per[scan.components[0]] += ends[i + 1] - ends[i]
         sizes[bits] = (raw, per)
     best = tuple(min(layouts.choices, key=lambda b: sizes[b][1][c]) for c in range(n))
     if not layouts.fits(best):  # mixing choices can add scans: the best uniform one then

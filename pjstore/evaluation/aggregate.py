@@ -37,24 +37,25 @@ def load_storage(rows: list[dict[str, str]], scales: tuple[float, ...]) -> dict[
     out = {}
     for scheme in schemes.ALL:
         mine = sorted((r for r in rows if r["scheme"] == scheme.name), key=lambda r: r["image"])
-        if not mine:
-            continue
-
-        def col(name: str) -> np.ndarray:
-            return np.array([float(r[name]) if r[name] != "" else np.nan for r in mine])
-
-        def cols(prefix: str, which: tuple[float, ...]) -> np.ndarray:
-            return np.stack([col(f"{prefix}_{pct(s)}") for s in which], axis=1)
-
-        out[scheme.name] = SchemeData(scheme, tuple(r["image"] for r in mine), col("source_bytes"),
-                                      col("icc_bytes"), col("stored_bytes"), col("write_s"),
-                                      cols("read", (*scales, 1.0)), cols("psnr", scales), cols("served_psnr", scales),
-                                      cols("quality", scales),
-                                      np.array([[r[f"chroma_{pct(s)}"] == "4:4:4" for s in scales] for r in mine]))
+        if mine:
+            out[scheme.name] = _scheme_data(scheme, mine, scales)
     images = {d.images for d in out.values()}
     if len(images) > 1:
         raise ValueError("storage.csv: schemes were measured on different images")
     return out
+
+
+def _scheme_data(scheme: schemes.Scheme, mine: list[dict[str, str]], scales: tuple[float, ...]) -> SchemeData:
+    def col(name: str) -> np.ndarray:
+        return np.array([float(r[name]) if r[name] != "" else np.nan for r in mine])
+
+    def cols(prefix: str, which: tuple[float, ...]) -> np.ndarray:
+        return np.stack([col(f"{prefix}_{pct(s)}") for s in which], axis=1)
+
+    return SchemeData(scheme, tuple(r["image"] for r in mine), col("source_bytes"), col("icc_bytes"),
+                      col("stored_bytes"), col("write_s"), cols("read", (*scales, 1.0)), cols("psnr", scales),
+                      cols("served_psnr", scales), cols("quality", scales),
+                      np.array([[r[f"chroma_{pct(s)}"] == "4:4:4" for s in scales] for r in mine]))
 
 
 def capacity(data: SchemeData, baseline: SchemeData) -> float:

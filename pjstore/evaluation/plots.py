@@ -15,6 +15,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display, same output everywhere
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from pjstore.evaluation import aggregate, compute_cost  # noqa: E402
@@ -46,9 +47,9 @@ def _tick(name: str) -> str:
 
 def _legend_below(fig, *axes, columns: int = 4) -> None:
     """One legend for the figure, under the axes: never over the data, whatever the corpus."""
-    seen = {}
+    seen: dict[str, Artist] = {}
     for ax in axes:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             seen.setdefault(label, handle)
     fig.legend(list(seen.values()), list(seen), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=columns,
                fontsize=8, frameon=False)
@@ -56,7 +57,7 @@ def _legend_below(fig, *axes, columns: int = 4) -> None:
 
 def _values_above(ax, bars, values, tops=None, fmt: str = "{:.3f}") -> None:
     """Each bar's value, rotated, just above the bar (or above `tops`, e.g. error bars)."""
-    for bar, value, top in zip(bars, values, tops if tops is not None else [None] * len(values)):
+    for bar, value, top in zip(bars, values, tops if tops is not None else [None] * len(values), strict=True):
         y = bar.get_height() if top is None else top
         ax.annotate(fmt.format(value), (bar.get_x() + bar.get_width() / 2, y), xytext=(0, 4),
                     textcoords="offset points", ha="center", va="bottom", rotation=90, fontsize=7)
@@ -76,7 +77,7 @@ def _grouped_x(groups: int, members: int, width: float = 0.8) -> tuple[np.ndarra
 def _boxes(ax, per_scheme: dict[str, list[np.ndarray]], labels: list[str]) -> None:
     """Grouped box plots: one group per label, one box per scheme in its colour."""
     xs, w = _grouped_x(len(labels), len(per_scheme))
-    for (name, columns), x in zip(per_scheme.items(), xs):
+    for (name, columns), x in zip(per_scheme.items(), xs, strict=True):
         colour = BY_NAME[name].colour
         ax.boxplot(columns, positions=x, widths=w * 0.85, patch_artist=True, manage_ticks=False,
                    boxprops=dict(facecolor=colour, alpha=0.75), medianprops=dict(color="black"),
@@ -104,7 +105,7 @@ def reads(data: dict[str, SchemeData], scales: tuple[float, ...], out: Path) -> 
     labels = _scale_labels(all_scales)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12.8, 4.6))
     xs, w = _grouped_x(len(all_scales), len(data))
-    for (name, d), x in zip(data.items(), xs):
+    for (name, d), x in zip(data.items(), xs, strict=True):
         mean = aggregate.mean_read_fraction(d)
         _values_above(left, left.bar(x, mean, w, color=BY_NAME[name].colour, label=BY_NAME[name].label), mean)
     left.set_ylim(0, 1.2)
@@ -149,7 +150,7 @@ def compute(timing: dict[float, dict[str, np.ndarray]], prefix_scheme: str, out:
     server = [v for v in compute_cost.SERVER if np.isfinite(timing[scales[0]][v]).any()]
     fig, (left, right) = plt.subplots(1, 2, figsize=(12.8, 4.6), gridspec_kw={"width_ratios": [3, 2]})
     xs, w = _grouped_x(len(scales), len(server))
-    for variant, x in zip(server, xs):
+    for variant, x in zip(server, xs, strict=True):
         label, owner, hatch = SERVER_LOOK[variant]
         r = [aggregate.ratio(timing[s][variant], timing[s]["server_source"]) for s in scales]
         bars = left.bar(x, [q.median for q in r], w, yerr=_iqr(r), capsize=2, hatch=hatch, edgecolor="white",
@@ -186,7 +187,7 @@ def write_cost(data: dict[str, SchemeData], out: Path) -> Path:
     names = list(working)
     parts = ax.boxplot([working[n].write_s * 1000 for n in names], patch_artist=True,
                        medianprops=dict(color="black"))
-    for box, n in zip(parts["boxes"], names):
+    for box, n in zip(parts["boxes"], names, strict=True):
         box.set(facecolor=BY_NAME[n].colour, alpha=0.75)
     ax.set_xticks(range(1, len(names) + 1), [_tick(n) for n in names])
     ax.set_yscale("log")

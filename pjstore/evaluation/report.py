@@ -144,7 +144,8 @@ def _reads(data: dict[str, SchemeData], scales: tuple[float, ...], thresholds: n
     for what, field in (("bytes read", "scores"), ("file received", "served_scores")):
         for name, d in data.items():
             st = aggregate.score_stats(getattr(d, field), thresholds)
-            cells = ["lossless (inf)" if np.isnan(m) else f"{m:.2f} / {lo:.2f} dB" for m, lo in zip(st.mean, st.min)]
+            cells = ["lossless (inf)" if np.isnan(m) else f"{m:.2f} / {lo:.2f} dB"
+                     for m, lo in zip(st.mean, st.min, strict=True)]
             qrows.append([BY_NAME[name].label, what] + cells + [" / ".join(str(int(b)) for b in st.below)])
 
     static = data[STATIC.name]
@@ -229,7 +230,7 @@ def _write_cost(data: dict[str, SchemeData]) -> str:
 
 
 def _workload_text(w: Workload, scales: tuple[float, ...]) -> str:
-    mix = ", ".join(f"{m * 100:g}% at {pct(s)}%" for m, s in zip(w.mix, (*scales, 1.0)))
+    mix = ", ".join(f"{m * 100:g}% at {pct(s)}%" for m, s in zip(w.mix, (*scales, 1.0), strict=True))
     return f"{w.images:,} images, {w.requests_per_image:g} uncached requests each ({mix})"
 
 

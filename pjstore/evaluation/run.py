@@ -16,7 +16,7 @@ import subprocess
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy
@@ -28,8 +28,15 @@ from pjstore.corpus import JPEG_SUFFIXES, walk
 from pjstore.encoder.structure import parse
 from pjstore.errors import InvalidInput, PjstoreError
 from pjstore.evaluation import compute_cost, measure_storage, schemes
-from pjstore.evaluation.tables import (STORAGE_CSV, TIMING_CSV, StorageRow, TimingRow, storage_columns,
-                                       timing_columns, write_csv)
+from pjstore.evaluation.tables import (
+    STORAGE_CSV,
+    TIMING_CSV,
+    StorageRow,
+    TimingRow,
+    storage_columns,
+    timing_columns,
+    write_csv,
+)
 from pjstore.ingest import DEFAULT_MAX_PIXELS
 from pjstore.quality.contract import QualityTarget, Reference
 
@@ -99,7 +106,7 @@ def run(corpus: Path, out: Path, *, workers: int = 1, limit: int | None = None, 
     info = {
         "command": command,
         "corpus": str(corpus),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         "wall_s": round(time.perf_counter() - started, 1),
         "workers": workers,
         "cpus": os.cpu_count(),
@@ -120,13 +127,14 @@ def _map(files: list[Path], names: list[str], config: Config, workers: int):
     """Yield results as they finish, with a progress bar that stays quiet when not on a TTY."""
     bar = tqdm(total=len(files), unit="image", disable=None, desc="eval")
     if workers <= 1:
-        for f, n in zip(files, names):
+        for f, n in zip(files, names, strict=True):
             yield evaluate(f, n, config)
             bar.update()
     else:
         # spawn, not fork: libvips has started threads in this process by now
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for future in as_completed([pool.submit(evaluate, f, n, config) for f, n in zip(files, names)]):
+            futures = [pool.submit(evaluate, f, n, config) for f, n in zip(files, names, strict=True)]
+            for future in as_completed(futures):
                 yield future.result()
                 bar.update()
     bar.close()

@@ -100,7 +100,7 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
     levels = [[NOT_SENT] * 64 for _ in coefs]
     dc_depth = options.dc_a_depth or options.a_depth
     ac_depth = [options.a_depth] + [options.chroma_a_depth or options.a_depth] * (len(coefs) - 1)
-    first = [first_levels(cf, min(depth, options.a_depth), dc_depth) for cf, depth in zip(coefs, ac_depth)]
+    first = [first_levels(cf, min(depth, options.a_depth), dc_depth) for cf, depth in zip(coefs, ac_depth, strict=True)]
     cost = ByteCost(coefs, max(dc_depth, options.a_depth), options.step_overhead_bytes)
     large = dct.width * dct.height >= options.large_pixels
     dc_excess = options.large_dc_refine_excess if large else options.dc_refine_excess
@@ -118,7 +118,7 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
     # a scale, so that where the real decode falls short of the model the offset walks forward
     # through cheap steps instead of into the next scale's first (often large) scan.
     goals = []
-    for scale, threshold in zip(target.scales, target.thresholds):
+    for scale, threshold in zip(target.scales, target.thresholds, strict=True):
         goals.append((scale, threshold, True))
         margin = options.margin_db if scale == target.scales[-1] else options.walk_margin_db
         if margin > 0:
@@ -137,7 +137,7 @@ def run(dct: DctImage, color_space: str, target: QualityTarget, options: SearchO
             sizes = np.array([cost.bytes(s) for s in cands])
             if options.band_bits:
                 band_bytes = [options.band_bits * blocks[s.component] / 8 for s in cands]
-                sizes += [b * _splits(levels[s.component], s) for b, s in zip(band_bytes, cands)]
+                sizes += [b * _splits(levels[s.component], s) for b, s in zip(band_bytes, cands, strict=True)]
             if options.scan_overhead_bytes:
                 sizes += [options.scan_overhead_bytes * (not _joins(open_scans, s)) for s in cands]
             finishing = _finishing(model, gains, target.metric, threshold, options.model_bias)

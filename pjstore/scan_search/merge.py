@@ -11,6 +11,7 @@ for the scans that must precede it (the coefficient's previous bit; the componen
 from __future__ import annotations
 
 import heapq
+import itertools
 from dataclasses import dataclass
 
 from pjstore.encoder.scan import MAX_BLOCKS_IN_MCU, Scan
@@ -32,7 +33,7 @@ def merge(steps: tuple[Step, ...], ends: tuple[int, ...],
     scans: list[Scan] = []
     last: list[int] = []
     bounds = [0, *ends, len(steps)]
-    for i, (lo, hi) in enumerate(zip(bounds, bounds[1:])):
+    for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
         scans += _merge_segment(steps[lo:hi], sampling)
         if i < len(ends):
             last.append(max(0, len(scans) - 1))
@@ -45,13 +46,13 @@ def _merge_segment(steps: tuple[Step, ...], sampling) -> list[Scan]:
         key = ("dc", s.ah, s.al) if s.is_dc else ("ac", s.component, s.ah, s.al)
         groups.setdefault(key, []).append((pos, s))
     units: list[tuple[int, Scan]] = []  # (greedy position of its first step, scan)
-    for key, members in groups.items():
-        if key[0] == "dc":
+    for group, members in groups.items():
+        if group[0] == "dc":
             for comps, first in _dc_chunks(members, sampling):
-                units.append((first, Scan(comps, 0, 0, key[1], key[2])))
+                units.append((first, Scan(comps, 0, 0, group[1], group[2])))
         else:
             for ss, se, first in _runs(members):
-                units.append((first, Scan((key[1],), ss, se, key[2], key[3])))
+                units.append((first, Scan((group[1],), ss, se, group[2], group[3])))
     return _ordered(units)
 
 

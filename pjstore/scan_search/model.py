@@ -106,6 +106,7 @@ class QualityModel:
         clamps); that changes with every low step of the component, but moves its gain little,
         so candidates are ranked on a delta kept under the coarse key and taken on the exact."""
         c, k = step.component, step.k
+        key: tuple
         if self._one_field(step, after):
             key = (self._levels[c][k], self._levels[c][0], self._active)
             return key, key

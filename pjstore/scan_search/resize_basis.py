@@ -140,7 +140,7 @@ class ResizedBasis:
         return self.shape[0] * self.shape[1]
 
     @classmethod
-    def build(cls, dct: DctImage, color_space: str, scale: float, max_pixels: int) -> "ResizedBasis":
+    def build(cls, dct: DctImage, color_space: str, scale: float, max_pixels: int) -> ResizedBasis:
         w, h = dct.width, dct.height
         out_w, out_h = max(1, round(w * scale)), max(1, round(h * scale))
         pick_r, pick_c = sample_grid(out_h, out_w, max_pixels)

@@ -67,7 +67,7 @@ def plan_custom(dct: DctImage, color_space: str, target: QualityTarget,
         fits = [b for b in options.remainder_bits if layouts.fits((b,) * len(sampling))]
         if fits:
             layouts = replace(layouts, choices=tuple(fits), _merged=layouts._merged)
-            last = dict(zip(found.segments, prefix.last_scan))  # equal cuts: the same last scan
-            hints = {s: last[end] for s, end in zip(target.scales, found.ends)}
+            last = dict(zip(found.segments, prefix.last_scan, strict=True))  # equal cuts: the same last scan
+            hints = {s: last[end] for s, end in zip(target.scales, found.ends, strict=True)}
             return ScanPlan(layouts.script((fits[0],) * len(sampling)), hints, small, layouts)
     return progressive.plan(sampling, color_space)

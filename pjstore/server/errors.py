@@ -8,6 +8,7 @@ to the client).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -43,7 +44,7 @@ def status_of(exc: pj.PjstoreError) -> int:
     return next((code for cls, code in STATUS if isinstance(exc, cls)), 500)
 
 
-def error_response(status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(status: int, error: str, detail: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
 
 
@@ -77,8 +78,10 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     """Route every kind of failure through the handlers above."""
-    app.add_exception_handler(pj.PjstoreError, _pjstore_error)
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _unexpected)
+    # FastAPI's decorator, not Starlette's add_exception_handler: that one is typed for handlers of
+    # any Exception, so a handler of one class (what both mean) does not type-check.
+    app.exception_handler(pj.PjstoreError)(_pjstore_error)
+    app.exception_handler(ApiError)(_api_error)
+    app.exception_handler(HTTPException)(_http_error)
+    app.exception_handler(RequestValidationError)(_validation_error)
+    app.exception_handler(Exception)(_unexpected)

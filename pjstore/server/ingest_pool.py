@@ -6,8 +6,9 @@ store itself (LMDB is multi-process safe) and does the whole of `ingest` there, 
 adds no second copy of the write path and the stored file never travels back between processes.
 A pool with a dead process (killed while idle, or a decoder crash on a hostile file) is
 replaced, and the upload runs once more on the fresh pool (ingest is idempotent: the id is the
-hash of the bytes); only if that process dies too does the upload fail with a 500, nothing stored. At most `upload_queue` uploads wait for
-a pool process (beyond that: 503), and a client waits at most the request time limit.
+hash of the bytes); only if that process dies too does the upload fail with a 500, nothing stored.
+At most `upload_queue` uploads wait for a pool process (beyond that: 503), and a client waits at
+most the request time limit.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ the limit, so an oversized upload never sits in memory whole.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
@@ -21,7 +21,7 @@ MULTIPART = "multipart/form-data"
 FILE_FIELD = "file"
 
 
-async def _limited(request: Request, limit: int) -> AsyncIterator[bytes]:
+async def _limited(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
     """The request body's chunks, raising TooLarge the moment their total passes `limit`."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:

@@ -23,7 +23,7 @@ def byte_range(header: str | None, length: int) -> tuple[int, int] | None:
         return None
     first, last = (_position(g) for g in match.groups())
     if first is None:  # suffix range: the last N bytes
-        if last == 0:
+        if not last:  # N is 0 (an absent N was ignored above)
             raise _unsatisfiable(length)
         return max(0, length - last), length
     if last is not None and last < first:

@@ -41,7 +41,7 @@ class Jpegtran:
     timeout: float = 60.0
 
     @staticmethod
-    def find(timeout: float = 60.0) -> "Jpegtran":
+    def find(timeout: float = 60.0) -> Jpegtran:
         """Locate jpegtran and check it accepts ``-scans``; raise ToolError saying how to fix it."""
         return Jpegtran(_locate(), timeout)
 
