@@ -52,7 +52,8 @@ def summarize(rows: list[ServedRow], command: str, cpu_s: float, failures: list[
              "against the reference in the served colour space. *read* = stored bytes read / source bytes "
              "(mean over images); *served/floor* = sum of served bytes / sum of floors (the smallest "
              "baseline JPEG of the size meeting the threshold, from the whole source), and the worst image.",
-             "", "| policy | scale | below threshold | worst score | mean read | served/floor (sum) | worst served/floor |",
+             "",
+             "| policy | scale | below threshold | worst score | mean read | served/floor (sum) | worst served/floor |",
              "|---|---|---|---|---|---|---|"]
     by = defaultdict(list)
     for r in rows:

@@ -8,8 +8,8 @@ interrupted run loses nothing and a rerun skips every record already current.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 from pjstore.encoder import metadata
 from pjstore.encoder.structure import parse
@@ -30,7 +30,8 @@ def upgraded(record: ImageRecord, blob: bytes, options: IngestOptions = IngestOp
     """`record` with served-contract rows for its stored file `blob` (same thresholds and scales)."""
     structure = parse(blob)
     kept = metadata.extract(blob, structure)
-    offsets = served(blob, record.offsets, record.target, kept, structure.color_space == "GRAY", options)[options.egress]
+    grey = structure.color_space == "GRAY"
+    offsets = served(blob, record.offsets, record.target, kept, grey, options)[options.egress]
     return replace(record, offsets=offsets, contract="served")
 
 

@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image, ImageFile
 
-from helpers import crop, served_psnr
 from pjstore.cli import main
 from pjstore.errors import CorruptJpeg, NotAJpeg, TooLarge, TruncatedJpeg
 from pjstore.fsck import fsck
@@ -22,6 +21,8 @@ from pjstore.ingest import IngestOptions, ingest, prepare
 from pjstore.read_path.pipeline import render
 from pjstore.record import ImageRecord
 from pjstore.samples import encode
+
+from helpers import crop, served_psnr
 
 ACCEPT = IngestOptions(accept_damaged=True)
 
@@ -94,7 +95,7 @@ def test_accepted_stored_as_uploaded_and_served(store, monkeypatch, damage, sour
     assert store.info(record.id) == record
     # The oracle decodes the damaged upload itself, as a viewer does (Pillow's own truncation handling).
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
-    for entry, threshold in zip(record.offsets.entries, (*record.thresholds, record.thresholds[-1])):
+    for entry, threshold in zip(record.offsets.entries, (*record.thresholds, record.thresholds[-1]), strict=True):
         served = render(store, record.id, scale=entry.scale)
         assert (served.width, served.height) == (entry.width, entry.height)
         assert served.bytes_read == len(data)
@@ -106,7 +107,8 @@ def test_fsck_reports_a_changed_file_and_repairs_bad_recipes(store):
     changed = prepare(damaged("truncated", "colour"), ACCEPT)
     store.put(changed.record, changed.blob[:-10] + bytes(10))
     bad = prepare(damaged("flipped", "grey"), ACCEPT)
-    rows = tuple(dataclasses.replace(e, recipe=dataclasses.replace(e.recipe, quality=1)) for e in bad.record.offsets.entries)
+    rows = tuple(dataclasses.replace(e, recipe=dataclasses.replace(e.recipe, quality=1))
+                 for e in bad.record.offsets.entries)
     store.put(dataclasses.replace(bad.record, offsets=dataclasses.replace(bad.record.offsets, entries=rows)), bad.blob)
     report = fsck(store, repair=True)
     assert sorted((p.image_id, p.kind, p.repaired) for p in report.problems) == sorted(

@@ -19,8 +19,15 @@ from pjstore.read_path.pipeline import render
 from tools.jpegtran_wrapper import Jpegtran
 
 from edge_cases import ACCEPTED, CASES, REJECTED, SECRET, UPRIGHT, header_segments
-from helpers import (CountingStore, assert_lossless, assert_meets_its_contract, assert_served_jpeg, contract_size,
-                     crop, upright_size)
+from helpers import (
+    CountingStore,
+    assert_lossless,
+    assert_meets_its_contract,
+    assert_served_jpeg,
+    contract_size,
+    crop,
+    upright_size,
+)
 
 # pjstore bugs these cases found, each to be fixed where it lives (strict: a fix turns them red).
 KNOWN_BUGS = {

@@ -17,8 +17,18 @@ from pjstore.ingest import IngestOptions, ingest, prepare
 from pjstore.read_path.pipeline import render
 
 from edge_cases import CASES
-from helpers import (EDGE, assert_error, assert_lossless, assert_meets_its_contract, assert_served_jpeg,
-                     make_client, needs_shared, stored_ids, upload, upright_size)
+from helpers import (
+    EDGE,
+    assert_error,
+    assert_lossless,
+    assert_meets_its_contract,
+    assert_served_jpeg,
+    make_client,
+    needs_shared,
+    stored_ids,
+    upload,
+    upright_size,
+)
 
 pytestmark = [needs_shared, pytest.mark.corpus]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+from functools import partial
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -149,7 +150,7 @@ def test_hostile_inputs_cost_little_and_only_typed_errors_come_out(seeds, monkey
     costs: dict[bool, list[float]] = {True: [], False: []}  # stored or refused: CPU s per input
     for _ in range(n):
         hostile = _hostile(rng.choice(seeds), progressive, rng)
-        result, cpu = cpu_seconds(lambda: prepare(hostile, options))
+        result, cpu = cpu_seconds(partial(prepare, hostile, options))
         stored = not isinstance(result, Exception)
         costs[stored].append(cpu)
         if not stored:

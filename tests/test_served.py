@@ -60,7 +60,7 @@ def test_http_renditions_meet_the_target(served_store, kinds):
             doc = c.get(f"/v1/images/{record.id}/info").json()
             assert doc["contract"] == "served"
             thresholds = [*doc["thresholds"], doc["thresholds"][-1]]
-            for row, threshold in zip(doc["scales"], thresholds):
+            for row, threshold in zip(doc["scales"], thresholds, strict=True):
                 r = c.get(row["url"])
                 assert r.status_code == 200, kind
                 assert int(r.headers["X-Pjstore-Bytes-Read"]) == row["offset"]
@@ -72,7 +72,7 @@ def test_http_renditions_meet_the_target(served_store, kinds):
 def test_cli_get_renditions_meet_the_target(served_store, kinds, kind, tmp_path):
     path, records = served_store
     doc = json.loads(pjstore(path, "info", records[kind].id).stdout)
-    for row, threshold in zip(doc["scales"], [*doc["thresholds"], doc["thresholds"][-1]]):
+    for row, threshold in zip(doc["scales"], [*doc["thresholds"], doc["thresholds"][-1]], strict=True):
         out = tmp_path / f"{row['scale']}.jpg"
         pjstore(path, "get", doc["id"], "--scale", str(row["scale"]), "-o", str(out))
         assert_meets(kinds[kind], out.read_bytes(), row, threshold)
@@ -127,7 +127,7 @@ def test_a_0_1_0_store_is_served_as_it_was_then_upgraded(tmp_path):
         for image_id, whole in sources.items():  # the stored file decodes to the source's pixels
             doc = c.get(f"/v1/images/{image_id}/info").json()
             assert doc["contract"] == "served"
-            for row, threshold in zip(doc["scales"], [*doc["thresholds"], doc["thresholds"][-1]]):
+            for row, threshold in zip(doc["scales"], [*doc["thresholds"], doc["thresholds"][-1]], strict=True):
                 assert_meets(whole, c.get(row["url"]).content, row, threshold)
 
 

@@ -13,7 +13,8 @@ from pjstore.cli import demo, evaluation, maintenance, serving, store_commands
 from pjstore.cli.group import main
 
 for _command in (store_commands.ingest, store_commands.info, store_commands.get, store_commands.export,
-                 store_commands.ls, store_commands.rm, maintenance.fsck, maintenance.migrate, serving.serve, serving.sign_url,
+                 store_commands.ls, store_commands.rm, maintenance.fsck, maintenance.migrate, serving.serve,
+                 serving.sign_url,
                  evaluation.eval_command, demo.demo):
     main.add_command(_command)
 

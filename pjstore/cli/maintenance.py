@@ -39,11 +39,15 @@ def migrate(ctx, egress, keep_profile) -> None:
     from pjstore.migrate import migrate as run_migrate
 
     with writing(ctx, create=False) as store:
-        report = run_migrate(store, IngestOptions(egress=egress, keep_profile=keep_profile),
-                             lambda image_id, changed: changed and click.echo(f"upgraded {image_id}"))
+        report = run_migrate(store, IngestOptions(egress=egress, keep_profile=keep_profile), _say_upgraded)
     for image_id, why in report.failed:
         click.echo(f"failed {image_id}: {why}", err=True)
     click.echo(f"{report.checked} images checked, {len(report.upgraded)} upgraded, {len(report.failed)} failed",
                err=True)
     if report.failed:
         sys.exit(1)
+
+
+def _say_upgraded(image_id: str, changed: bool) -> None:
+    if changed:
+        click.echo(f"upgraded {image_id}")

@@ -11,6 +11,8 @@ Orientation is left out of every variant alike.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 
 from PIL import Image
@@ -18,8 +20,6 @@ from PIL import Image
 from pjstore.evaluation.tables import TimingRow
 from pjstore.evaluation.timing import median_seconds
 from pjstore.quality.sizes import target_size
-from dataclasses import replace
-
 from pjstore.read_path.decode import decode
 from pjstore.read_path.pipeline import transcode
 from pjstore.rendition.recipe import LEGACY, draft_for
@@ -60,7 +60,7 @@ def measure(image: str, source: bytes, prefix_scheme: str, prefixes: dict[float,
     for scale, prefix in prefixes.items():
         size = target_size(width, height, scale)
         dct = replace(LEGACY, draft=draft_for((width, height), size))  # 0.1.0's read path, DCT-scaled
-        calls = {
+        calls: dict[str, Callable[[], object]] = {
             "server_prefix": partial(transcode, prefix, LEGACY, size),
             "server_prefix_dct": partial(transcode, prefix, dct, size),
             "server_source": partial(transcode, source, LEGACY, size),

@@ -79,6 +79,7 @@ def _baseline(source: bytes, target: QualityTarget, common: dict) -> Measured:
 
 def _progressive(source: bytes, scheme: Scheme, target: QualityTarget, common: dict) -> Measured:
     start = time.perf_counter()
+    assert scheme.pjstore_scheme is not None  # a dynamic progressive scheme
     prepared = prepare(source, IngestOptions(scheme=scheme.pjstore_scheme, target=target, contract="prefix"))
     write_s = time.perf_counter() - start
     blob, entries = prepared.blob, prepared.record.offsets.entries

@@ -59,7 +59,10 @@ def measure(image: str, source: bytes, egresses: tuple[float, ...], widths: int 
     grey = structure.color_space == "GRAY"
     by_k = served(blob, record.offsets, record.target, kept, grey, IngestOptions(), egresses)
     policies = {f"k={k:g}": offsets for k, offsets in by_k.items()}
-    floors = {e.scale: e.floor_bytes for e in next(iter(policies.values())).entries}
+    floors: dict[float, int] = {}
+    for e in next(iter(policies.values())).entries:
+        assert e.floor_bytes is not None  # served-contract rows carry their floor
+        floors[e.scale] = e.floor_bytes
     rows = []
 
     def row(policy: str, entry, recipe, size, threshold: float, stored_scale: bool) -> ServedRow:
@@ -69,10 +72,10 @@ def measure(image: str, source: bytes, egresses: tuple[float, ...], widths: int 
                          floors[entry.scale], score, threshold, recipe.quality, recipe.subsampling,
                          recipe.draft, stored_scale)
 
-    for entry, threshold in zip(record.offsets.entries, thresholds):
+    for entry, threshold in zip(record.offsets.entries, thresholds, strict=True):
         rows.append(row("prefix", entry, LEGACY, (entry.width, entry.height), threshold, True))
     for policy, offsets in policies.items():
-        for entry, threshold in zip(offsets.entries, thresholds):
+        for entry, threshold in zip(offsets.entries, thresholds, strict=True):
             rows.append(row(policy, entry, entry.recipe, (entry.width, entry.height), threshold, True))
     # Random widths strictly between stored scales, served as `w=` is, under the default policy.
     policy = f"k={DEFAULT_EGRESS:g}" if f"k={DEFAULT_EGRESS:g}" in policies else next(iter(policies))

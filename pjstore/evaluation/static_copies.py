@@ -1,14 +1,15 @@
 """The static baseline's pre-resized copies: one baseline JPEG per scale, as small as the target allows.
 
-Each copy is the contract reference at that size (the source, LANCZOS-resized), encoded by
-pjstore's own baseline encoder at the lowest quality whose decode still meets the threshold
-against that reference: the prefix contract's counterpart of the served contract's floor
-(`pjstore.rendition.choose`, which shares the search). Quality is found by binary search over 1..100, which assumes the score
-rises with quality (true of libjpeg's scaled tables up to rounding). The search runs with both
-full (4:4:4) and halved (4:2:0, Pillow's default) chroma and keeps the smaller passing copy: with
-4:2:0 alone, colour-rich photos miss 32 dB even at quality 100, which would make the static
-scheme a straw man. When even quality 100 misses with both, the better-scoring quality-100 copy
-is kept and flagged rather than dropped, as the dissertation observed for many 10% images.
+Each copy is the contract reference at that size (the source, LANCZOS-resized), encoded by pjstore's
+own baseline encoder at the lowest quality whose decode still meets the threshold against that
+reference: the prefix contract's counterpart of the served contract's floor
+(`pjstore.rendition.choose`, which shares the search). Quality is found by binary search over
+1..100, which assumes the score rises with quality (true of libjpeg's scaled tables up to rounding).
+The search runs with both full (4:4:4) and halved (4:2:0, Pillow's default) chroma and keeps the
+smaller passing copy: with 4:2:0 alone, colour-rich photos miss 32 dB even at quality 100, which
+would make the static scheme a straw man. When even quality 100 misses with both, the better-scoring
+quality-100 copy is kept and flagged rather than dropped, as the dissertation observed for many 10%
+images.
 
 Copies carry the source's ICC profile, as pjstore's renditions do, so both schemes serve the same
 colours; `icc_bytes` in the CSV lets a reader take it out again.
@@ -24,7 +25,6 @@ from PIL import Image
 from pjstore.quality.contract import Reference, decode_rgb
 from pjstore.read_path.encode import encode
 from pjstore.rendition.choose import lowest_quality
-
 
 SUBSAMPLINGS = ("4:4:4", "4:2:0")
 
@@ -50,7 +50,7 @@ def make_copies(reference: Reference, icc: bytes | None) -> tuple[Copy, ...]:
     """One copy per target scale: the smallest passing one (or the best flagged one at quality 100)."""
     target = reference.target
     copies = []
-    for scale, threshold in zip(target.scales, target.thresholds):
+    for scale, threshold in zip(target.scales, target.thresholds, strict=True):  # QualityTarget checks
         found = [_lowest_passing(reference, scale, threshold, icc, sub) for sub in SUBSAMPLINGS]
         passing = [c for c in found if c.meets]
         copies.append(min(passing, key=lambda c: len(c.data)) if passing else max(found, key=lambda c: c.score))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 MIN_ROUNDS = 3  # medians of fewer are too noisy to compare
 

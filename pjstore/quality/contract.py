@@ -1,6 +1,6 @@
 """The quality contract, exactly as other tools check it.
 
-reference = the source decoded with Pillow, converted to RGB, resized with ``Image.LANCZOS`` to
+reference = the source decoded with Pillow, converted to RGB, resized with ``Image.Resampling.LANCZOS`` to
 the target size; candidate = ``stored[:offset] + EOI`` decoded and resized the same way; the
 metric (PSNR over all RGB samples by default) must reach the scale's threshold.
 """
@@ -44,7 +44,7 @@ class QualityTarget:
 
     @classmethod
     def uniform(cls, scales: tuple[float, ...] = DEFAULT_SCALES, threshold: float = 32.0,
-                metric: str = "psnr") -> "QualityTarget":
+                metric: str = "psnr") -> QualityTarget:
         return cls(tuple(scales), (threshold,) * len(scales), metric)
 
 
@@ -66,7 +66,7 @@ def decode_rgb(jpeg: bytes | memoryview) -> Image.Image:
 
 def resized(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
     """LANCZOS resize to `size` as a uint8 HxWx3 array."""
-    return np.asarray(image.resize(size, Image.LANCZOS))
+    return np.asarray(image.resize(size, Image.Resampling.LANCZOS))
 
 
 def decode_prefix(stored: bytes | memoryview, offset: int) -> Image.Image:
@@ -83,12 +83,12 @@ class Reference:
     _cache: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
 
     @classmethod
-    def from_source(cls, source: bytes | memoryview, target: QualityTarget) -> "Reference":
+    def from_source(cls, source: bytes | memoryview, target: QualityTarget) -> Reference:
         """From the uploaded source, or equally from a whole stored file (same pixels: lossless)."""
         return cls(decode_rgb(source), target)
 
     @classmethod
-    def served(cls, source: bytes | memoryview, target: QualityTarget, colour: str) -> "Reference":
+    def served(cls, source: bytes | memoryview, target: QualityTarget, colour: str) -> Reference:
         """In the colour space a recipe with `colour` serves (see pjstore.read_path.colour)."""
         from pjstore.read_path.colour import reference_colour
         from pjstore.read_path.decode import decode

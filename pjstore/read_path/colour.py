@@ -33,6 +33,7 @@ def default_colour(icc: bytes | None, keep_profile: bool = False) -> str:
     if srgb_equivalent(icc):
         return "none"
     # Only an RGB profile still describes the RGB samples served (a CMYK one would not).
+    assert icc is not None  # no profile is sRGB-equivalent
     return "keep" if keep_profile and icc[16:20] == b"RGB " else "convert"
 
 
@@ -45,7 +46,9 @@ def to_served(image: Image.Image, colour: str) -> tuple[Image.Image, bytes | Non
 
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
             mode = "L" if image.mode == "L" else "RGB"
-            return ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode=mode), None
+            converted = ImageCms.profileToProfile(image, source, ImageCms.createProfile("sRGB"), outputMode=mode)
+            if converted is not None:  # None only when converting in place, which this does not ask for
+                return converted, None
         except Exception:  # a profile lcms cannot use: serve the plain conversion below
             pass
     if image.mode not in ("RGB", "L"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+from typing import Any
 
 from PIL import Image, ImageFile
 
@@ -23,7 +24,7 @@ def encode(image: Image.Image, quality: int = DEFAULT_QUALITY, icc_profile: byte
     greyscale has no chroma to subsample (Pillow would sample its one component 2x2)."""
     if not 1 <= quality <= 100:
         raise ValueError(f"quality must be 1..100, not {quality}")
-    extra = {"icc_profile": icc_profile} if icc_profile else {}
+    extra: dict[str, Any] = {"icc_profile": icc_profile} if icc_profile else {}
     if subsampling is not None and image.mode != "L":
         extra["subsampling"] = subsampling
 

@@ -6,4 +6,4 @@ from PIL import Image
 
 
 def scale(image: Image.Image, size: tuple[int, int], reducing_gap: float | None = None) -> Image.Image:
-    return image if image.size == size else image.resize(size, Image.LANCZOS, reducing_gap=reducing_gap)
+    return image if image.size == size else image.resize(size, Image.Resampling.LANCZOS, reducing_gap=reducing_gap)

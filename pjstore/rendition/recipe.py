@@ -41,7 +41,7 @@ class Recipe:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, d: dict) -> "Recipe":
+    def from_json(cls, d: dict) -> Recipe:
         return cls(draft=d["draft"], reducing_gap=d["reducing_gap"], quality=d["quality"],
                    subsampling=d["subsampling"], colour=d["colour"])
 
@@ -54,6 +54,6 @@ def draft_for(stored: tuple[int, int], size: tuple[int, int], oversample: int = 
     """The largest DCT scale denominator whose decode is still `oversample` times `size` on each axis."""
     best = 1
     for d in DRAFTS[1:]:
-        if all(-(-s // d) >= oversample * t for s, t in zip(stored, size)):
+        if all(-(-s // d) >= oversample * t for s, t in zip(stored, size, strict=True)):
             best = d
     return best

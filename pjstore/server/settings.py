@@ -205,7 +205,7 @@ def search_env(search: SearchOptions) -> dict[str, str]:
 
 def search_from_env(env: Mapping[str, str]) -> SearchOptions:
     """SearchOptions from `PJSTORE_SEARCH_<FIELD>` variables; an empty one means None."""
-    values = {}
+    values: dict[str, Any] = {}
     for f in dataclasses.fields(SearchOptions):
         name = SEARCH_ENV_PREFIX + f.name.upper()
         if name in env:

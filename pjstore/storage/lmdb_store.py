@@ -12,11 +12,12 @@ already exist. Every LMDB error leaves here as a StorageError.
 
 from __future__ import annotations
 
+import builtins
 import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import lmdb
 
@@ -85,7 +86,8 @@ class LmdbStorage:
             raise StorageError(f"cannot open the store at {self.path}: {exc}") from None
 
     def _open(self, map_size: int) -> lmdb.Environment:
-        options = dict(map_size=map_size, max_dbs=2, readonly=self.readonly, max_readers=256, subdir=True)
+        options: dict[str, Any] = dict(map_size=map_size, max_dbs=2, readonly=self.readonly, max_readers=256,
+                                       subdir=True)
         if not self.readonly:
             return lmdb.open(self.path, **options)
         # Read-only: share the lock file writers made, so reads stay consistent with them; without
@@ -188,7 +190,7 @@ class LmdbStorage:
 
     # Maintenance for fsck; not part of the Storage interface.
 
-    def orphan_blobs(self) -> list[str]:
+    def orphan_blobs(self) -> builtins.list[str]:  # builtins: `list` here is the method above
         """Blob keys with no record (a put is atomic, so only damage or bugs leave these)."""
         return self._run(lambda txn: [bytes(k).decode() for k in txn.cursor(db=self._blobs).iternext(values=False)
                                       if txn.get(k, db=self._records) is None])
@@ -199,7 +201,7 @@ class LmdbStorage:
     def close(self) -> None:
         self._env.close()
 
-    def __enter__(self) -> "LmdbStorage":
+    def __enter__(self) -> LmdbStorage:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -41,7 +41,7 @@ def _mapped(method):
     """S3's and botocore's errors (ClientError, EndpointConnectionError, NoCredentialsError...)
     as StorageError; pjstore's own (NotFound) pass through."""
     @functools.wraps(method)
-    def call(self: "S3Storage", *args, **kwargs):
+    def call(self: S3Storage, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
         except ClientError as exc:
@@ -62,7 +62,7 @@ class S3Storage:
             raise StorageError(f"cannot make an S3 client for bucket {bucket}: {exc}") from None
 
     @classmethod
-    def from_url(cls, url: str, readonly: bool = False, **client_options) -> "S3Storage":
+    def from_url(cls, url: str, readonly: bool = False, **client_options) -> S3Storage:
         """`s3://BUCKET` or `s3://BUCKET/PREFIX`."""
         parsed = urlparse(url)
         if parsed.scheme != "s3" or not parsed.netloc:
@@ -189,7 +189,7 @@ class S3Storage:
     def close(self) -> None:
         self._s3.close()
 
-    def __enter__(self) -> "S3Storage":
+    def __enter__(self) -> S3Storage:
         return self
 
     def __exit__(self, *exc: object) -> None:
