@@ -25,6 +25,7 @@ from pjstore.quality.sizes import DEFAULT_SCALES
 from pjstore.read_path.pipeline import render
 from pjstore.record import CONTRACTS
 from pjstore.rendition.choose import DEFAULT_EGRESS
+from pjstore.rendition.formats import FORMATS
 from pjstore.scan_search.options import OBJECTIVES, SearchOptions
 from pjstore.server.settings import (API_KEY_ENV, DEFAULT_PREPARE_WORKERS, DEFAULT_RENDER_QUEUE,
                                      DEFAULT_RENDER_THREADS, DEFAULT_REQUEST_TIMEOUT, DEFAULT_UPLOAD_QUEUE,
@@ -188,20 +189,23 @@ def info(ctx, image_id) -> None:
 @click.option("--scale", type=float, help="A stored scale (e.g. 0.1, 0.25, 0.5, 1).")
 @click.option("--width", type=int, help="Any upright width up to the original's.")
 @click.option("--height", type=int, help="Any upright height up to the original's.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="jpeg", show_default=True,
+              help="Baseline JPEG, or WebP/AVIF at the setting verified for the scale.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True)
 @click.pass_context
-def get(ctx, image_id, scale, width, height, output) -> None:
-    """Write a baseline JPEG of the image at a scale or size, read from the stored prefix only, as
-    its recipe says (exactly what the server sends)."""
+def get(ctx, image_id, scale, width, height, fmt, output) -> None:
+    """Write the image at a scale or size, read from the stored prefix only, as its recipe says
+    (exactly what the server sends for that format)."""
     if sum(x is not None for x in (scale, width, height)) != 1:
         raise click.UsageError("give exactly one of --scale, --width, --height")
     try:
         with _store(ctx) as store:
-            r = render(store, _resolve(store, image_id), scale=scale, width=width, height=height)
+            r = render(store, _resolve(store, image_id), scale=scale, width=width, height=height, format=fmt)
     except PjstoreError as exc:
         _fail(exc)
     Path(output).write_bytes(r.data)
-    click.echo(f"wrote {output}: {r.width}x{r.height}, read {r.bytes_read} stored bytes (scale {r.scale:g})", err=True)
+    click.echo(f"wrote {output}: {r.format} {r.width}x{r.height}, read {r.bytes_read} stored bytes "
+               f"(scale {r.scale:g})", err=True)
 
 
 @main.command()

@@ -20,6 +20,7 @@ from pjstore.quality.contract import QualityTarget, Reference
 from pjstore.read_path.colour import default_colour
 from pjstore.record import CONTRACTS, ImageRecord
 from pjstore.rendition.choose import DEFAULT_EGRESS, Look, served_offsets
+from pjstore.rendition.formats import AVAILABLE, MODERN
 from pjstore.encoder import coefficients
 from pjstore.scan_search import progressive
 from pjstore.scan_search.options import SearchOptions
@@ -67,6 +68,7 @@ class IngestOptions:
     contract: str = "served"  # "prefix": 0.1.0's offsets by decoded prefix, served at quality 85
     egress: float = DEFAULT_EGRESS  # served bytes at most this times the floor (served contract)
     keep_profile: bool = False  # keep a non-sRGB ICC profile in renditions instead of converting
+    formats: tuple[str, ...] = AVAILABLE  # modern formats given a verified setting per scale (served contract)
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
@@ -75,6 +77,8 @@ class IngestOptions:
             raise ValueError(f"unknown contract {self.contract!r}; choose from {CONTRACTS}")
         if not self.egress >= 1:
             raise ValueError(f"egress must be at least 1 (the floor itself), not {self.egress}")
+        if not set(self.formats) <= set(MODERN):
+            raise ValueError(f"formats must be among {MODERN}, not {self.formats}")
         if self.max_pixels < 1 or self.max_bytes < 1:
             raise ValueError("limits must be positive")
 
@@ -126,7 +130,7 @@ def served(blob: bytes, prefix_offsets: OffsetMap, target: QualityTarget, kept: 
     colour = default_colour(kept.icc_profile, options.keep_profile)
     references = functools.cache(lambda c: Reference.served(blob, target, c))
     return served_offsets(blob, structure.scan_ends, references, Look(kept.orientation, colour, grey),
-                          egresses or (options.egress,), starts, len(kept.icc_profile or b""))
+                          egresses or (options.egress,), starts, len(kept.icc_profile or b""), options.formats)
 
 
 def ingest(store: Storage, source: bytes, options: IngestOptions = IngestOptions(),

@@ -20,6 +20,7 @@ from PIL import Image
 
 from pjstore.quality.contract import Reference, decode_prefix
 from pjstore.quality.sizes import target_size
+from pjstore.rendition.formats import FormatRendition
 from pjstore.rendition.recipe import LEGACY, Recipe
 
 
@@ -35,6 +36,7 @@ class ScaleOffset:
     recipe: Recipe = LEGACY
     served_bytes: int | None = None  # what the recipe serves (served contract)
     floor_bytes: int | None = None  # the smallest baseline JPEG of this size meeting the threshold
+    formats: tuple[FormatRendition, ...] = ()  # WebP/AVIF settings verified for the same pixels
 
     def __post_init__(self) -> None:
         if not 0 < self.scale <= 1:
@@ -45,18 +47,27 @@ class ScaleOffset:
             raise ValueError("a row's recipe must be a Recipe")
         if any(b is not None and (not isinstance(b, int) or b < 1) for b in (self.served_bytes, self.floor_bytes)):
             raise ValueError(f"scale {self.scale:g}: served and floor bytes must be positive")
+        names = [f.encoding.format for f in self.formats]
+        if len(set(names)) != len(names) or not all(isinstance(f, FormatRendition) for f in self.formats):
+            raise ValueError(f"scale {self.scale:g}: at most one setting per format")
+
+    def format(self, name: str) -> FormatRendition | None:
+        """The row's verified setting for a modern format, if it has one."""
+        return next((f for f in self.formats if f.encoding.format == name), None)
 
     def to_json(self, metric: str) -> dict:
         return {"scale": self.scale, "width": self.width, "height": self.height, "offset": self.offset,
                 metric: _finite(self.score), "recipe": self.recipe.to_json(),
-                "served_bytes": self.served_bytes, "floor_bytes": self.floor_bytes}
+                "served_bytes": self.served_bytes, "floor_bytes": self.floor_bytes,
+                "formats": {f.encoding.format: f.to_json() for f in self.formats}}
 
     @classmethod
     def from_json(cls, metric: str, row: dict) -> "ScaleOffset":
         score = row.get(metric)
         return cls(row["scale"], row["width"], row["height"], row["offset"],
                    math.inf if score is None else score, Recipe.from_json(row["recipe"]),
-                   row.get("served_bytes"), row.get("floor_bytes"))
+                   row.get("served_bytes"), row.get("floor_bytes"),
+                   tuple(FormatRendition.from_json(f) for f in row.get("formats", {}).values()))
 
 
 @dataclass(frozen=True)

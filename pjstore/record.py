@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pjstore.errors import CorruptRecord
 from pjstore.offset_map import OffsetMap
 from pjstore.quality.contract import QualityTarget
+from pjstore.rendition.formats import AVAILABLE
 from pjstore.rendition.recipe import LEGACY
 
 VERSION = 2
@@ -115,8 +116,10 @@ class ImageRecord:
 
     @property
     def current(self) -> bool:
-        """Whether the record has recipes chosen for the served contract (nothing to migrate)."""
-        return self.contract == "served"
+        """Whether the record has recipes chosen for the served contract, with a setting for every
+        format this Pillow encodes (nothing to migrate). Rows gained `formats` without a version
+        change: a reader by keyword that predates them serves JPEG and ignores the key."""
+        return self.contract == "served" and all(e.format(f) for e in self.offsets.entries for f in AVAILABLE)
 
 
 def _stored(r: ImageRecord) -> dict:

@@ -25,6 +25,7 @@ from pjstore.quality.metrics import METRICS
 from pjstore.read_path import pipeline
 from pjstore.read_path.orient import orient
 from pjstore.offset_map import OffsetMap, ScaleOffset, rounded
+from pjstore.rendition.formats import AVAILABLE, FormatRendition, choose_encoding
 from pjstore.rendition.recipe import Recipe, draft_for
 
 DEFAULT_EGRESS = 1.25
@@ -182,21 +183,37 @@ def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scal
     return found
 
 
+def format_renditions(prefix: bytes, reference: Reference, size: tuple[int, int], threshold: float,
+                      orientation: int, recipe: Recipe, formats: tuple[str, ...],
+                      guesses: dict[str, int]) -> tuple[FormatRendition, ...]:
+    """Each format's setting for exactly the pixels `recipe` serves from `prefix` (same prefix, decode,
+    resize: bytes read are the JPEG rendition's), verified like the JPEG quality. `guesses` (a format's
+    quality at the previous scale, where its search starts) is updated."""
+    image, icc = pipeline.pixels(pipeline.decoded(prefix, recipe, size), recipe, size, orientation)
+    grade = grader(reference, size, orientation)
+    found = tuple(choose_encoding(image, icc, f, grade, threshold, guesses.get(f)) for f in formats)
+    guesses.update({f.encoding.format: f.encoding.quality for f in found})
+    return tuple(replace(f, score=rounded(f.score)) for f in found)
+
+
 def served_offsets(stored: bytes, scan_ends: tuple[int, ...], references: Callable[[str], Reference],
                    look: Look, egresses: tuple[float, ...] = (DEFAULT_EGRESS,),
-                   starts: dict[float, int] | None = None, icc_bytes: int = 0) -> dict[float, OffsetMap]:
+                   starts: dict[float, int] | None = None, icc_bytes: int = 0,
+                   formats: tuple[str, ...] = AVAILABLE) -> dict[float, OffsetMap]:
     """Every scale's choice under each egress policy, whole file last (read whole, at the last
     scale's threshold).
 
     `references(colour)` is the reference in that colour handling's served colour space. A scale's
     search starts at its `starts` hint (the prefix contract's cut, which serving can only need
     more of) and never below the previous scale's cut, so offsets never decrease with scale. A
-    kept profile that would be more than half a scale's rendition is converted away instead.
+    kept profile that would be more than half a scale's rendition is converted away instead. Each
+    row also gets a verified setting per format of `formats` (WebP, AVIF) for its recipe's pixels.
     """
     target = references(look.colour).target
     last = len(scan_ends) - 1
     entries: dict[float, list[ScaleOffset]] = {k: [] for k in egresses}
     floors = dict.fromkeys(egresses, 0)
+    guesses: dict[str, int] = {}
     for scale, threshold in [*zip(target.scales, target.thresholds), (1.0, target.thresholds[-1])]:
         hint = (starts or {}).get(scale, 0)
         begin = {k: last if scale == 1.0 else max(floors[k], hint) for k in egresses}
@@ -206,9 +223,14 @@ def served_offsets(stored: bytes, scan_ends: tuple[int, ...], references: Callab
             chosen |= choose(stored, scan_ends, references("convert"), scale, threshold,
                              replace(look, colour="convert"), dwarfed)
         w, h = references(look.colour).size(scale)
+        encoded: dict[tuple[int, Recipe], tuple[FormatRendition, ...]] = {}  # policies often agree
         for k, c in chosen.items():
             offset = len(stored) if c.index == last else scan_ends[c.index]
+            if formats and (c.index, c.recipe) not in encoded:
+                prefix = stored if c.index == last else bytes(stored[:offset]) + EOI
+                encoded[c.index, c.recipe] = format_renditions(prefix, references(c.recipe.colour), (w, h), threshold,
+                                                               look.orientation, c.recipe, formats, guesses)
             entries[k].append(ScaleOffset(scale, w, h, offset, rounded(c.score), c.recipe, c.served_bytes,
-                                          c.floor_bytes))
+                                          c.floor_bytes, encoded.get((c.index, c.recipe), ())))
             floors[k] = c.index
     return {k: OffsetMap(target.metric, tuple(rows)) for k, rows in entries.items()}
