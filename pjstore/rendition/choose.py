@@ -191,7 +191,8 @@ def format_renditions(prefix: bytes, reference: Reference, size: tuple[int, int]
     quality at the previous scale, where its search starts) is updated."""
     image, icc = pipeline.pixels(pipeline.decoded(prefix, recipe, size), recipe, size, orientation)
     grade = grader(reference, size, orientation)
-    found = tuple(choose_encoding(image, icc, f, grade, threshold, guesses.get(f)) for f in formats)
+    full_chroma = recipe.subsampling == "4:4:4"
+    found = tuple(choose_encoding(image, icc, f, grade, threshold, guesses.get(f), full_chroma) for f in formats)
     guesses.update({f.encoding.format: f.encoding.quality for f in found})
     return tuple(replace(f, score=rounded(f.score)) for f in found)
 

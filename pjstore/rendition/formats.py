@@ -29,7 +29,6 @@ WEBP_METHOD = 4
 # Where a format's quality search starts when no smaller scale has set one (bracketing from a good
 # guess needs ~5 encodes instead of bisection's 8; the shared photos centre on these).
 FIRST_GUESS = {"webp": 60, "avif": 50}
-SMALL_PIXELS = 512 * 512  # up to this, AVIF 4:4:4 is tried too (it won on some small renditions)
 
 
 @dataclass(frozen=True)
@@ -141,14 +140,17 @@ def lowest_from(guess: int, meets: Callable[[int], bool]) -> int | None:
 
 
 def choose_encoding(image: Image.Image, icc: bytes | None, fmt: str, grade: Callable[[bytes], float],
-                    threshold: float, guess: int | None = None) -> FormatRendition:
+                    threshold: float, guess: int | None = None, full_chroma: bool = False) -> FormatRendition:
     """The `fmt` setting serving the fewest bytes of `image` (the served pixels) that, decoded,
-    meets `threshold`; where none does, the best-scoring one there is (WebP lossless, AVIF q100)."""
-    pixels = image.width * image.height
-    effort = WEBP_METHOD if fmt == "webp" else avif_speed(pixels)
-    subsamplings = ("4:2:0",) if fmt == "webp" else AVIF_SUBSAMPLINGS if pixels <= SMALL_PIXELS else ("4:2:0",)
+    meets `threshold`; where none does, the best-scoring one there is (WebP lossless, AVIF q100).
+
+    AVIF tries 4:4:4 as well as 4:2:0 only where the JPEG recipe chose full chroma (`full_chroma`:
+    chroma detail mattered there) or 4:2:0 misses: each subsampling doubles the search's encodes."""
+    effort = WEBP_METHOD if fmt == "webp" else avif_speed(image.width * image.height)
     found: list[FormatRendition] = []
-    for subsampling in subsamplings:
+    for subsampling in AVIF_SUBSAMPLINGS if fmt == "avif" else ("4:2:0",):
+        if subsampling == "4:4:4" and found and not full_chroma:
+            break
         tried: dict[int, FormatRendition] = {}
 
         def at(q: int, subsampling: str = subsampling) -> FormatRendition:
