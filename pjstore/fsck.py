@@ -79,13 +79,19 @@ def _served_problem(record: ImageRecord, blob: bytes) -> Problem | None:
             references[colour] = Reference.served(blob, record.target, colour)
         size = (entry.width, entry.height)
         prefix = blob if entry.offset >= len(blob) else blob[:entry.offset] + EOI
-        data, _ = transcode(prefix, entry.recipe, size, record.orientation)
-        score = grader(references[colour], size, record.orientation)(data)
-        if score < threshold and score < entry.score - 1e-3:  # a best-effort row keeps its recorded score
-            return Problem(record.id, "bad-offsets", f"scale {entry.scale:g} serves {score:.2f} < {threshold:g}")
-        if len(data) != entry.served_bytes:
-            return Problem(record.id, "bad-offsets",
-                           f"scale {entry.scale:g} serves {len(data)} bytes, record says {entry.served_bytes}")
+        grade = grader(references[colour], size, record.orientation)
+        # JPEG, then each stored format's encoding of the same pixels
+        for name, encoding, recorded, promised in [("", None, entry.score, entry.served_bytes),
+                                                   *((f" as {f.encoding.format}", f.encoding, f.score, f.served_bytes)
+                                                     for f in entry.formats)]:
+            data, _ = transcode(prefix, entry.recipe, size, record.orientation, encoding)
+            score = grade(data)
+            if score < threshold and score < recorded - 1e-3:  # a best-effort row keeps its recorded score
+                return Problem(record.id, "bad-offsets",
+                               f"scale {entry.scale:g}{name} serves {score:.2f} < {threshold:g}")
+            if len(data) != promised:
+                return Problem(record.id, "bad-offsets",
+                               f"scale {entry.scale:g}{name} serves {len(data)} bytes, record says {promised}")
     return None
 
 

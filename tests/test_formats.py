@@ -5,6 +5,7 @@ ETag, 304) and errors."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -16,9 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from pjstore.ingest import IngestOptions, ingest
+from pjstore.fsck import verify
+from pjstore.ingest import IngestOptions, ingest, prepare
 from pjstore.migrate import migrate
-from pjstore.offset_map import ScaleOffset
+from pjstore.offset_map import OffsetMap, ScaleOffset
 from pjstore.record import ImageRecord
 from pjstore.rendition.formats import Encoding, FormatRendition, lowest_from, parse_format
 from pjstore.server.app import create_app
@@ -238,3 +240,16 @@ def test_encoding_is_validated():
     with pytest.raises(ValueError):
         Encoding("avif", 50, 6, lossless=True)
     assert Encoding.from_json(Encoding("avif", 40, 8, "4:4:4").to_json()) == Encoding("avif", 40, 8, "4:4:4")
+
+
+def test_fsck_renders_every_format(kinds):
+    p = prepare(kinds["444_q95"])
+    assert verify(p.record, p.blob) is None
+    entries = p.record.offsets.entries
+    webp = entries[1].format("webp")
+    wrong = dataclasses.replace(webp, encoding=dataclasses.replace(webp.encoding, quality=webp.encoding.quality - 10))
+    others = tuple(f for f in entries[1].formats if f is not webp)
+    tampered = OffsetMap(p.record.offsets.metric,
+                         (entries[0], dataclasses.replace(entries[1], formats=(wrong, *others)), *entries[2:]))
+    problem = verify(dataclasses.replace(p.record, offsets=tampered), p.blob)
+    assert problem is not None and problem.kind == "bad-offsets" and "as webp" in problem.detail
