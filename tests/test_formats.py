@@ -22,7 +22,7 @@ from pjstore.ingest import IngestOptions, ingest, prepare
 from pjstore.migrate import migrate
 from pjstore.offset_map import OffsetMap, ScaleOffset
 from pjstore.record import ImageRecord
-from pjstore.rendition.formats import Encoding, FormatRendition, lowest_from, parse_format
+from pjstore.rendition.formats import Encoding, FormatRendition, parse_format
 from pjstore.server.app import create_app
 from pjstore.server.negotiate import accepted, negotiate
 from pjstore.server.settings import ServerSettings
@@ -219,15 +219,6 @@ def test_negotiation_prefers_fewer_bytes_among_equal_q():
     assert negotiate(both, row(200, 300)) == "webp"
     assert negotiate(both, row(600, 700)) == "jpeg", "never more bytes than the JPEG when the client takes it"
     assert negotiate("image/avif", row(600, 700)) == "avif", "JPEG not accepted: the format the client named"
-
-
-def test_lowest_from_finds_the_lowest_passing_quality_from_any_guess():
-    for answer in (1, 2, 37, 63, 99, 100):
-        for guess in (1, 20, 50, 60, 100):
-            calls = []
-            assert lowest_from(guess, lambda q: calls.append(q) or q >= answer) == answer
-            assert len(calls) <= 12
-    assert lowest_from(50, lambda q: False) is None
 
 
 def test_encoding_is_validated():

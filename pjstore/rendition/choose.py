@@ -25,7 +25,8 @@ from pjstore.quality.metrics import METRICS
 from pjstore.read_path import pipeline
 from pjstore.read_path.orient import orient
 from pjstore.offset_map import OffsetMap, ScaleOffset, rounded
-from pjstore.rendition.formats import AVAILABLE, FormatRendition, choose_encoding
+from pjstore.rendition.formats import (AVAILABLE, AVIF_SUBSAMPLINGS, FIRST_GUESS, WEBP_METHOD, Encoding,
+                                       FormatRendition, avif_speed, encode as encode_as)
 from pjstore.rendition.recipe import Recipe, draft_for
 
 DEFAULT_EGRESS = 1.25
@@ -181,6 +182,34 @@ def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scal
             if len(encoded.data) <= k * floor_bytes:  # the whole file always is: it serves the floor
                 found[k] = Choice(index, recipe, encoded.score, len(encoded.data), floor_bytes)
     return found
+
+
+def choose_encoding(image: Image.Image, icc: bytes | None, fmt: str, grade: Callable[[bytes], float],
+                    threshold: float, guess: int | None = None, full_chroma: bool = False) -> FormatRendition:
+    """The `fmt` setting serving the fewest bytes of `image` (the served pixels) that, decoded,
+    meets `threshold`; where none does, the best-scoring one there is (WebP lossless, AVIF q100).
+
+    AVIF tries 4:4:4 as well as 4:2:0 only where the JPEG recipe chose full chroma (`full_chroma`:
+    chroma detail mattered there) or 4:2:0 misses: each subsampling doubles the search's encodes."""
+    effort = WEBP_METHOD if fmt == "webp" else avif_speed(image.width * image.height)
+    found: list[FormatRendition] = []
+    for subsampling in AVIF_SUBSAMPLINGS if fmt == "avif" else ("4:2:0",):
+        if subsampling == "4:4:4" and found and not full_chroma:
+            break
+
+        def at(q: int, subsampling: str = subsampling) -> FormatRendition:
+            enc = Encoding(fmt, q, effort, subsampling)
+            data = encode_as(image, enc, icc)
+            return FormatRendition(enc, grade(data), len(data))
+
+        lowest = lowest_quality(at, lambda r: r.score >= threshold, guess or FIRST_GUESS[fmt])
+        if lowest is not None:
+            found.append(lowest[1])
+    if found:
+        return min(found, key=lambda f: f.served_bytes)
+    last = Encoding(fmt, 100, effort, "4:4:4") if fmt == "avif" else Encoding(fmt, 100, effort, lossless=True)
+    data = encode_as(image, last, icc)
+    return FormatRendition(last, grade(data), len(data))
 
 
 def format_renditions(prefix: bytes, reference: Reference, size: tuple[int, int], threshold: float,

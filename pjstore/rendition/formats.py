@@ -3,7 +3,8 @@
 A format rendition reads the same prefix, decodes, resizes and orients exactly as the scale's JPEG
 recipe does (so bytes read are unchanged); only the encoder differs. Its setting is chosen at write
 time like the JPEG quality: real encodes of the served pixels, each decoded by Pillow and graded
-against the reference, the lowest quality meeting the threshold kept (`choose_encoding`).
+against the reference, the lowest quality meeting the threshold kept
+(`pjstore.rendition.choose.choose_encoding`).
 
 Encoder effort was chosen by measurement (eval/README.md, "Formats"): AVIF at libavif speed 6
 (Pillow's default) is 15-20% smaller than speed 8 at ~3x the CPU, so renditions up to
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import asdict, dataclass
-from typing import Callable
 
 from PIL import Image, features
 
@@ -108,63 +108,3 @@ def encode(image: Image.Image, encoding: Encoding, icc: bytes | None = None) -> 
 
 def avif_speed(pixels: int) -> int:
     return 6 if pixels <= AVIF_SLOW_PIXELS else 8
-
-
-def lowest_from(guess: int, meets: Callable[[int], bool]) -> int | None:
-    """The lowest quality in 1..100 that `meets` (assumed monotone), found by stepping from `guess`
-    in doubling steps until the answer is bracketed, then bisecting. None when 100 misses."""
-    guess = min(100, max(1, guess))
-    step = 4
-    if meets(guess):
-        hi, lo = guess, guess - step
-        while lo >= 1 and meets(lo):
-            hi, step = lo, step * 2
-            lo = hi - step
-        lo = max(0, lo)  # lo fails (or is 0: below the range)
-    else:
-        lo, hi = guess, guess + step
-        while hi < 100 and not meets(hi):
-            lo, step = hi, step * 2
-            hi = lo + step
-        if hi >= 100:
-            hi = 100
-            if not meets(100):
-                return None
-    while hi - lo > 1:  # invariant: hi meets, lo fails
-        mid = (lo + hi) // 2
-        if meets(mid):
-            hi = mid
-        else:
-            lo = mid
-    return hi
-
-
-def choose_encoding(image: Image.Image, icc: bytes | None, fmt: str, grade: Callable[[bytes], float],
-                    threshold: float, guess: int | None = None, full_chroma: bool = False) -> FormatRendition:
-    """The `fmt` setting serving the fewest bytes of `image` (the served pixels) that, decoded,
-    meets `threshold`; where none does, the best-scoring one there is (WebP lossless, AVIF q100).
-
-    AVIF tries 4:4:4 as well as 4:2:0 only where the JPEG recipe chose full chroma (`full_chroma`:
-    chroma detail mattered there) or 4:2:0 misses: each subsampling doubles the search's encodes."""
-    effort = WEBP_METHOD if fmt == "webp" else avif_speed(image.width * image.height)
-    found: list[FormatRendition] = []
-    for subsampling in AVIF_SUBSAMPLINGS if fmt == "avif" else ("4:2:0",):
-        if subsampling == "4:4:4" and found and not full_chroma:
-            break
-        tried: dict[int, FormatRendition] = {}
-
-        def at(q: int, subsampling: str = subsampling) -> FormatRendition:
-            if q not in tried:
-                enc = Encoding(fmt, q, effort, subsampling)
-                data = encode(image, enc, icc)
-                tried[q] = FormatRendition(enc, grade(data), len(data))
-            return tried[q]
-
-        q = lowest_from(guess or FIRST_GUESS[fmt], lambda q: at(q).score >= threshold)
-        if q is not None:
-            found.append(at(q))
-    if found:
-        return min(found, key=lambda f: f.served_bytes)
-    last = Encoding(fmt, 100, effort, "4:4:4") if fmt == "avif" else Encoding(fmt, 100, effort, lossless=True)
-    data = encode(image, last, icc)
-    return FormatRendition(last, grade(data), len(data))
