@@ -1,14 +1,14 @@
 """WebP and AVIF renditions against the JPEG ones: served bytes, scores, render and write CPU.
 
     python eval/formats.py ../shared/corpus/photos --limit 40 --ingest-cost 10
-    python eval/formats.py ../shared/corpus/hires --limit 6 --ingest-cost 2
+    python eval/formats.py ../shared/corpus/hires/camera_{36,87,canon}*.jpg --ingest-cost 1
 
 Each image is prepared as ingest does (served contract, k = 1.25, every format). Then every
 stored scale is rendered by the read path in each format, decoded by Pillow and graded against
 the served reference (the source in sRGB, LANCZOS, upright), and its CPU time taken
 (process time: AVIF's encoder threads count). Reported per format and scale: renditions below
 the threshold, served bytes in total against the JPEG renditions and the JPEG floor, and render
-CPU per rendition. For the first `--ingest-cost` images the write is also timed without formats,
+CPU per rendition; and what negotiation sends a client accepting WebP, or AVIF and WebP. For the first `--ingest-cost` images the write is also timed without formats,
 giving what the format searches add to an ingest. Prints a markdown summary.
 """
 
@@ -37,12 +37,16 @@ from pjstore.read_path.pipeline import transcode  # noqa: E402
 from pjstore.rendition.formats import AVAILABLE, FORMATS  # noqa: E402
 
 
+# Accept-negotiated responses: the fewest bytes among the formats the client names (and JPEG).
+NEGOTIATED = {"Accept: webp": ("jpeg", "webp"), "Accept: avif,webp": FORMATS}
+
+
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
     return math.inf if mse == 0 else 10 * math.log10(255 ** 2 / mse)
 
 
-def measure(source: bytes, time_ingest: bool) -> tuple[list[dict], dict]:
+def measure(name: str, source: bytes, time_ingest: bool) -> tuple[list[dict], dict]:
     """One row per (scale, format), and the write CPU with and without formats."""
     cost = {}
     if time_ingest:
@@ -69,7 +73,7 @@ def measure(source: bytes, time_ingest: bool) -> tuple[list[dict], dict]:
             data, _ = transcode(prefix, entry.recipe, size, record.orientation, stored and stored.encoding)
             cpu = time.process_time() - start
             got = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-            rows.append({"scale": entry.scale, "format": fmt, "bytes": len(data), "floor": entry.floor_bytes,
+            rows.append({"image": name, "scale": entry.scale, "format": fmt, "bytes": len(data), "floor": entry.floor_bytes,
                          "jpeg": entry.served_bytes, "score": psnr(want, got) if got.shape == want.shape else -1.0,
                          "threshold": threshold, "cpu": cpu})
     return rows, cost
@@ -80,12 +84,19 @@ def summarize(rows: list[dict], costs: list[dict], images: int, command: str) ->
              "| scale | format | below threshold | worst PSNR | served bytes (sum) | / JPEG served | / JPEG floor "
              "| render CPU ms (mean) | / JPEG CPU |", "|---|---|---|---|---|---|---|---|---|"]
     by = defaultdict(list)
+    renditions = defaultdict(dict)
+    for r in rows:
+        renditions[(r["image"], r["scale"])][r["format"]] = r
+    for (image, scale), got in renditions.items():  # what negotiation sends each kind of client
+        for client, formats in NEGOTIATED.items():
+            best = min((got[f] for f in formats if f in got), key=lambda r: r["bytes"])
+            rows.append({**best, "format": client})
     for r in rows:
         by[(r["scale"], r["format"])].append(r)
         by[("all", r["format"])].append(r)
     for scale in [*sorted({r["scale"] for r in rows}), "all"]:
         jpeg = by[(scale, "jpeg")]
-        for fmt in FORMATS:
+        for fmt in (*FORMATS, *NEGOTIATED):
             rs = by[(scale, fmt)]
             if not rs:
                 continue
@@ -96,6 +107,7 @@ def summarize(rows: list[dict], costs: list[dict], images: int, command: str) ->
             lines.append(f"| {scale if scale == 'all' else f'{scale:g}'} | {fmt} | {below}/{len(rs)} "
                          f"| {min(r['score'] for r in rs):.2f} | {total:,} | {total / sum(r['jpeg'] for r in rs):.3f} "
                          f"| {total / sum(r['floor'] for r in rs):.3f} | {1000 * cpu:.1f} | {cpu / jpeg_cpu:.1f}x |")
+    lines += ["", f"Write CPU with formats: {sum(c['with_formats'] for c in costs) / len(costs):.1f} s per image (mean)."]
     timed = [c for c in costs if "jpeg_only" in c]
     if timed:
         jpeg_only = sum(c["jpeg_only"] for c in timed)
@@ -117,13 +129,13 @@ def main(argv: list[str] | None = None) -> None:
     rows, costs, failures = [], [], []
     for i, path in enumerate(paths):
         try:
-            got, cost = measure(path.read_bytes(), i < args.ingest_cost)
+            got, cost = measure(path.name, path.read_bytes(), i < args.ingest_cost)
         except PjstoreError as exc:
             failures.append(f"{path.name}: {type(exc).__name__}: {exc}")
             continue
         rows += got
         costs.append(cost)
-        print(f"{i + 1}/{len(paths)} {path.name}", file=sys.stderr, flush=True)
+        print(f"{i + 1}/{len(paths)} {path.name}: write CPU {cost}", file=sys.stderr, flush=True)
     command = "python eval/formats.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     text = summarize(rows, costs, len(costs), command) + "".join(f"\nfailed: {f}" for f in failures)
     if args.out:

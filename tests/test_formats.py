@@ -137,6 +137,18 @@ def test_invalid_formats_answer_400(format_store, bad):
         assert r.json()["error"] == "InvalidRequest" and "format" in r.json()["detail"]
 
 
+def test_no_profile_is_attached_unless_kept(tmp_path, kinds):
+    with open_storage(tmp_path / "store") as store:
+        srgb, _ = ingest(store, kinds["icc"], IngestOptions(formats=("avif", "webp")))
+        kept, _ = ingest(store, kinds["wide_icc"], IngestOptions(keep_profile=True))
+    with TestClient(create_app(ServerSettings(store=str(tmp_path / "store")))) as c:
+        for fmt in ("webp", "avif"):
+            plain = c.get(f"/v1/images/{srgb.id}", params={"scale": 0.5, "format": fmt}).content
+            assert not Image.open(io.BytesIO(plain)).info.get("icc_profile"), "an sRGB source's profile is dropped"
+            wide = c.get(f"/v1/images/{kept.id}", params={"scale": 1, "format": fmt}).content
+            assert Image.open(io.BytesIO(wide)).info.get("icc_profile"), "a kept profile travels with the pixels"
+
+
 def test_sizes_between_scales_in_each_format(format_store, kinds):
     path, records = format_store
     with TestClient(create_app(ServerSettings(store=str(path)))) as c:

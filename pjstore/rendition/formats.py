@@ -95,14 +95,15 @@ def encode(image: Image.Image, encoding: Encoding, icc: bytes | None = None) -> 
     """The served pixels in `encoding`'s format, carrying no metadata but a kept profile."""
     if image.mode != "RGB":  # neither encoder keeps Pillow's grey mode: grey is served as RGB
         image = image.convert("RGB")
-    extra = {"icc_profile": icc} if icc else {}
+    # Given always: Pillow's AVIF writer would otherwise attach the profile the decoded image carries.
+    extra = {"icc_profile": icc or b"", "exif": b""}
     out = io.BytesIO()
     if encoding.format == "webp":
         image.save(out, "WEBP", quality=encoding.quality, method=encoding.effort, lossless=encoding.lossless,
-                   exif=b"", **extra)
+                   **extra)
     else:
         image.save(out, "AVIF", quality=encoding.quality, speed=encoding.effort,
-                   subsampling=encoding.subsampling, exif=b"", **extra)
+                   subsampling=encoding.subsampling, **extra)
     return out.getvalue()
 
 
