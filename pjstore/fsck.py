@@ -10,9 +10,7 @@ The reference is the whole stored file: being lossless, it decodes to the source
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from pjstore import offset_map
 from pjstore.encoder.structure import parse
@@ -62,14 +60,15 @@ def verify(record: ImageRecord, blob: bytes) -> Problem | None:
     cuts = set(structure.scan_ends) | {len(blob)}
     for entry in record.offsets.entries:
         if entry.offset not in cuts:
-            return Problem(record.id, "bad-offsets", f"offset {entry.offset} of scale {entry.scale:g} is not a scan end")
+            return Problem(record.id, "bad-offsets",
+                           f"offset {entry.offset} of scale {entry.scale:g} is not a scan end")
     check = _served_problem if record.contract == "served" else _prefix_problem
     return check(record, blob)
 
 
 def _prefix_problem(record: ImageRecord, blob: bytes) -> Problem | None:
     reference = Reference.from_source(blob, record.target)
-    for entry, threshold in zip(record.offsets.entries, record.thresholds):
+    for entry, threshold in zip(record.offsets.entries, record.thresholds, strict=False):  # not scale 1
         score = reference.score(decode_prefix(blob, entry.offset), entry.scale)
         if score < threshold:
             return Problem(record.id, "bad-offsets", f"scale {entry.scale:g} reaches {score:.2f} < {threshold:g}")
@@ -79,19 +78,25 @@ def _prefix_problem(record: ImageRecord, blob: bytes) -> Problem | None:
 def _served_problem(record: ImageRecord, blob: bytes) -> Problem | None:
     """Render every row as the read path would and grade what it sends."""
     references: dict[str, Reference] = {}
-    for entry, threshold in zip(record.offsets.entries, (*record.thresholds, record.thresholds[-1])):
+    for entry, threshold in zip(record.offsets.entries, (*record.thresholds, record.thresholds[-1]), strict=True):
         colour = entry.recipe.colour
         if colour not in references:
             references[colour] = Reference.served(blob, record.target, colour)
         size = (entry.width, entry.height)
         prefix = blob if entry.offset >= len(blob) else blob[:entry.offset] + EOI
-        data, _ = transcode(prefix, entry.recipe, size, record.orientation)
-        score = grader(references[colour], size, record.orientation)(data)
-        if score < threshold and score < entry.score - 1e-3:  # a best-effort row keeps its recorded score
-            return Problem(record.id, "bad-offsets", f"scale {entry.scale:g} serves {score:.2f} < {threshold:g}")
-        if len(data) != entry.served_bytes:
-            return Problem(record.id, "bad-offsets",
-                           f"scale {entry.scale:g} serves {len(data)} bytes, record says {entry.served_bytes}")
+        grade = grader(references[colour], size, record.orientation)
+        # JPEG, then each stored format's encoding of the same pixels
+        for name, encoding, recorded, promised in [("", None, entry.score, entry.served_bytes),
+                                                   *((f" as {f.encoding.format}", f.encoding, f.score, f.served_bytes)
+                                                     for f in entry.formats)]:
+            data, _ = transcode(prefix, entry.recipe, size, record.orientation, encoding)
+            score = grade(data)
+            if score < threshold and score < recorded - 1e-3:  # a best-effort row keeps its recorded score
+                return Problem(record.id, "bad-offsets",
+                               f"scale {entry.scale:g}{name} serves {score:.2f} < {threshold:g}")
+            if len(data) != promised:
+                return Problem(record.id, "bad-offsets",
+                               f"scale {entry.scale:g}{name} serves {len(data)} bytes, record says {promised}")
     return None
 
 

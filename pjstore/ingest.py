@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from threadpoolctl import threadpool_limits
 
 from pjstore import ids, offset_map
-from pjstore.encoder import metadata, transcode
+from pjstore.encoder import coefficients, metadata, transcode
 from pjstore.encoder.metadata import DEFAULT_MAX_ICC_BYTES
 from pjstore.encoder.structure import DEFAULT_MAX_APP_SEGMENTS, DEFAULT_MAX_SCANS, SOS, JpegStructure, parse
 from pjstore.errors import CorruptJpeg, NotFound, TooLarge, TruncatedJpeg
@@ -23,7 +23,7 @@ from pjstore.quality.contract import QualityTarget, Reference
 from pjstore.read_path.colour import default_colour
 from pjstore.record import AS_UPLOADED, CONTRACTS, ImageRecord
 from pjstore.rendition.choose import DEFAULT_EGRESS, Look, served_offsets
-from pjstore.encoder import coefficients
+from pjstore.rendition.formats import MODERN
 from pjstore.scan_search import progressive
 from pjstore.scan_search.options import SearchOptions
 from pjstore.scan_search.plan import ScanPlan
@@ -80,6 +80,9 @@ class IngestOptions:
     egress: float = DEFAULT_EGRESS  # served bytes at most this times the floor (served contract)
     keep_profile: bool = False  # keep a non-sRGB ICC profile in renditions instead of converting
     accept_damaged: bool = False  # store what libjpeg decodes only with warnings, as uploaded
+    # Modern formats given a verified setting per scale (served contract). Off by default: at 12 MP
+    # the WebP and AVIF searches cost several times the rest of the write (eval/README.md).
+    formats: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
@@ -88,6 +91,8 @@ class IngestOptions:
             raise ValueError(f"unknown contract {self.contract!r}; choose from {CONTRACTS}")
         if not self.egress >= 1:
             raise ValueError(f"egress must be at least 1 (the floor itself), not {self.egress}")
+        if not set(self.formats) <= set(MODERN):
+            raise ValueError(f"formats must be among {MODERN}, not {self.formats}")
         if min(self.max_pixels, self.max_bytes, self.max_scans, self.max_app_segments) < 1 or self.max_icc_bytes < 0:
             raise ValueError("limits must be positive")
         if self.accept_damaged and self.contract != "served":
@@ -197,7 +202,7 @@ def _served_rows(blob: bytes, scan_ends: tuple[int, ...], starts: dict[float, in
                  options: IngestOptions, egresses: tuple[float, ...] | None = None) -> dict[float, OffsetMap]:
     colour = default_colour(kept.icc_profile, options.keep_profile)
     return served_offsets(blob, scan_ends, references, Look(kept.orientation, colour, grey),
-                          egresses or (options.egress,), starts, len(kept.icc_profile or b""))
+                          egresses or (options.egress,), starts, len(kept.icc_profile or b""), options.formats)
 
 
 def ingest(store: Storage, source: bytes, options: IngestOptions = IngestOptions(),

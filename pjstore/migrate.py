@@ -44,7 +44,7 @@ def migrate(store: Storage, options: IngestOptions = IngestOptions(),
     for image_id in ids:
         try:
             record = store.info(image_id)
-            if record.current:
+            if record.current(options.formats):
                 if done:
                     done(image_id, False)
                 continue

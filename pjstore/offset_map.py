@@ -13,6 +13,7 @@ passes and the prefix one scan shorter does not.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from PIL import Image
 
 from pjstore.quality.contract import Reference, decode_prefix
 from pjstore.quality.sizes import target_size
+from pjstore.rendition.formats import FormatRendition
 from pjstore.rendition.recipe import LEGACY, Recipe
 
 
@@ -35,6 +37,7 @@ class ScaleOffset:
     recipe: Recipe = LEGACY
     served_bytes: int | None = None  # what the recipe serves (served contract)
     floor_bytes: int | None = None  # the smallest baseline JPEG of this size meeting the threshold
+    formats: tuple[FormatRendition, ...] = ()  # WebP/AVIF settings verified for the same pixels
 
     def __post_init__(self) -> None:
         if not 0 < self.scale <= 1:
@@ -45,18 +48,27 @@ class ScaleOffset:
             raise ValueError("a row's recipe must be a Recipe")
         if any(b is not None and (not isinstance(b, int) or b < 1) for b in (self.served_bytes, self.floor_bytes)):
             raise ValueError(f"scale {self.scale:g}: served and floor bytes must be positive")
+        names = [f.encoding.format for f in self.formats]
+        if len(set(names)) != len(names) or not all(isinstance(f, FormatRendition) for f in self.formats):
+            raise ValueError(f"scale {self.scale:g}: at most one setting per format")
+
+    def format(self, name: str) -> FormatRendition | None:
+        """The row's verified setting for a modern format, if it has one."""
+        return next((f for f in self.formats if f.encoding.format == name), None)
 
     def to_json(self, metric: str) -> dict:
         return {"scale": self.scale, "width": self.width, "height": self.height, "offset": self.offset,
                 metric: _finite(self.score), "recipe": self.recipe.to_json(),
-                "served_bytes": self.served_bytes, "floor_bytes": self.floor_bytes}
+                "served_bytes": self.served_bytes, "floor_bytes": self.floor_bytes,
+                "formats": {f.encoding.format: f.to_json() for f in self.formats}}
 
     @classmethod
-    def from_json(cls, metric: str, row: dict) -> "ScaleOffset":
+    def from_json(cls, metric: str, row: dict) -> ScaleOffset:
         score = row.get(metric)
         return cls(row["scale"], row["width"], row["height"], row["offset"],
                    math.inf if score is None else score, Recipe.from_json(row["recipe"]),
-                   row.get("served_bytes"), row.get("floor_bytes"))
+                   row.get("served_bytes"), row.get("floor_bytes"),
+                   tuple(FormatRendition.from_json(f) for f in row.get("formats", {}).values()))
 
 
 @dataclass(frozen=True)
@@ -69,7 +81,7 @@ class OffsetMap:
     def __post_init__(self) -> None:
         if not self.entries or self.entries[-1].scale != 1.0:
             raise ValueError("an offset map ends with scale 1.0 (the whole file)")
-        for a, b in zip(self.entries, self.entries[1:]):
+        for a, b in itertools.pairwise(self.entries):
             if not a.scale < b.scale:
                 raise ValueError("offset map scales must increase")
             if a.offset > b.offset:
@@ -96,7 +108,7 @@ class OffsetMap:
         return [e.to_json(self.metric) for e in self.entries]
 
     @classmethod
-    def from_json(cls, metric: str, rows: list[dict]) -> "OffsetMap":
+    def from_json(cls, metric: str, rows: list[dict]) -> OffsetMap:
         return cls(metric, tuple(ScaleOffset.from_json(metric, r) for r in rows))
 
 
@@ -131,7 +143,7 @@ def measure(stored: bytes, scan_ends: tuple[int, ...], reference: Reference,
 
     entries = []
     floor = 0
-    for scale, threshold in zip(target.scales, target.thresholds):
+    for scale, threshold in zip(target.scales, target.thresholds, strict=True):
         start = max(floor, min(last, (hints or {}).get(scale, floor)))
         index = start
         value = score(index, scale)

@@ -107,7 +107,7 @@ class ImageRecord:
         return json.dumps({"v": VERSION, **_stored(self)}, separators=(",", ":")).encode()
 
     @classmethod
-    def loads(cls, raw: bytes | memoryview) -> "ImageRecord":
+    def loads(cls, raw: bytes | memoryview) -> ImageRecord:
         """A stored record of any version; CorruptRecord when it cannot be read."""
         try:
             d = json.loads(bytes(raw))
@@ -123,10 +123,11 @@ class ImageRecord:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:  # JSONDecodeError is a ValueError
             raise CorruptRecord(f"stored record cannot be read: {type(exc).__name__}: {exc}") from None
 
-    @property
-    def current(self) -> bool:
-        """Whether the record has recipes chosen for the served contract (nothing to migrate)."""
-        return self.contract == "served"
+    def current(self, formats: tuple[str, ...] = ()) -> bool:
+        """Whether the record has recipes chosen for the served contract and a setting for each of
+        `formats` at every scale (nothing to migrate). Rows gained `formats` without a version
+        change: a reader by keyword that predates them serves JPEG and ignores the key."""
+        return self.contract == "served" and all(e.format(f) for e in self.offsets.entries for f in formats)
 
 
 def _stored(r: ImageRecord) -> dict:

@@ -328,13 +328,15 @@ def served_reference(source: bytes, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(rgb, dtype=np.float64)
 
 
-def served_psnr(source: bytes, served: bytes, scale: float) -> float:
-    """PSNR of a served JPEG for a stored `scale`; asserts its exact upright size."""
+def served_psnr(source: bytes, served: bytes, scale: float, fmt: str = "JPEG") -> float:
+    """PSNR of a served rendition (a baseline JPEG unless `fmt` is "WEBP" or "AVIF") for a stored
+    `scale`; asserts its format and exact upright size."""
     w, h = Image.open(io.BytesIO(source)).size
     ref = served_reference(source, (max(1, round(w * scale)), max(1, round(h * scale))))
     got = Image.open(io.BytesIO(served))
     assert got.size == (ref.shape[1], ref.shape[0]), "served at the exact contract size, upright"
-    assert got.format == "JPEG" and not got.info.get("progressive"), "a baseline JPEG"
+    assert got.format == fmt, f"served as {got.format}, not {fmt}"
+    assert fmt != "JPEG" or not got.info.get("progressive"), "a baseline JPEG"
     b = np.asarray(got.convert("RGB"), dtype=np.float64)
     mse = np.mean((ref - b) ** 2)
     return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)

@@ -86,6 +86,17 @@ def force_option(f):
 def egress_options(f):
     """The served contract's write-time choices, shared by `ingest` and `migrate`."""
     from pjstore.rendition.choose import DEFAULT_EGRESS
+    from pjstore.server.settings import format_list
+
+    def formats(ctx: click.Context, param: click.Parameter, text: str) -> tuple[str, ...]:
+        try:
+            return format_list(text)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    f = click.option("--formats", default="", callback=formats, metavar="webp,avif",
+                     help="Modern formats to choose a verified setting for at every scale, besides JPEG "
+                          "(served by format= or Accept; costs several times the write) [default: none].")(f)
 
     f = click.option("--keep-profile", is_flag=True,
                      help="Keep a non-sRGB ICC profile in renditions (default: convert to sRGB).")(f)

@@ -32,14 +32,16 @@ def fsck(ctx, repair) -> None:
 @click.command()
 @egress_options
 @click.pass_context
-def migrate(ctx, egress, keep_profile) -> None:
+def migrate(ctx, egress, keep_profile, formats) -> None:
     """Choose served-contract recipes, in place, for records without them (0.1.0 stores, --contract
-    prefix). Each image is replaced atomically on its own; a rerun resumes where one stopped."""
+    prefix) or without a setting for each of --formats. Each image is replaced atomically on its own;
+    a rerun resumes where one stopped."""
     from pjstore.ingest import IngestOptions
     from pjstore.migrate import migrate as run_migrate
 
     with writing(ctx, create=False) as store:
-        report = run_migrate(store, IngestOptions(egress=egress, keep_profile=keep_profile), _say_upgraded)
+        options = IngestOptions(egress=egress, keep_profile=keep_profile, formats=formats)
+        report = run_migrate(store, options, _say_upgraded)
     for image_id, why in report.failed:
         click.echo(f"failed {image_id}: {why}", err=True)
     click.echo(f"{report.checked} images checked, {len(report.upgraded)} upgraded, {len(report.failed)} failed",

@@ -23,6 +23,7 @@ from pjstore.quality.contract import QualityTarget
 from pjstore.quality.sizes import DEFAULT_SCALES
 from pjstore.read_path.pipeline import render
 from pjstore.record import CONTRACTS, ImageRecord
+from pjstore.rendition.formats import FORMATS
 
 
 def quality_target(scales: str, threshold: str, metric: str) -> QualityTarget:
@@ -62,8 +63,8 @@ def read_fractions(record: ImageRecord) -> str:
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Write one JSON line per failed file to this file.")
 @click.pass_context
-def ingest(ctx, paths, scheme, scales, threshold, metric, max_pixels, contract, egress, keep_profile, accept_damaged,
-           as_json, workers, dask_scheduler, report_path, **search) -> None:
+def ingest(ctx, paths, scheme, scales, threshold, metric, max_pixels, contract, egress, keep_profile, formats,
+           accept_damaged, as_json, workers, dask_scheduler, report_path, **search) -> None:
     """Ingest JPEG files and directories in parallel; bad files are reported and skipped.
 
     Directories are walked for JPEG-named files; other files there are counted and left out.
@@ -74,7 +75,7 @@ def ingest(ctx, paths, scheme, scales, threshold, metric, max_pixels, contract, 
         raise click.UsageError("give --workers or --dask-scheduler, not both")
     options = IngestOptions(scheme, quality_target(scales, threshold, metric), max_pixels,
                             search=search_settings(search_given(search)), contract=contract, egress=egress,
-                            keep_profile=keep_profile, accept_damaged=accept_damaged)
+                            keep_profile=keep_profile, formats=formats, accept_damaged=accept_damaged)
     found = scan(paths)
     if found.left_out:
         kinds = ", ".join(f"{n} {suffix or 'unnamed'}" for suffix, n in found.left_out_by_suffix())
@@ -140,18 +141,21 @@ def info(ctx, image_id) -> None:
 @click.option("--scale", type=float, help="A stored scale (e.g. 0.1, 0.25, 0.5, 1).")
 @click.option("--width", type=int, help="Any upright width up to the original's.")
 @click.option("--height", type=int, help="Any upright height up to the original's.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="jpeg", show_default=True,
+              help="Baseline JPEG, or WebP/AVIF at the setting verified for the scale (ingest --formats).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
 @force_option
 @click.pass_context
-def get(ctx, image_id, scale, width, height, output, force) -> None:
+def get(ctx, image_id, scale, width, height, fmt, output, force) -> None:
     """Write a baseline JPEG of the image at a scale or size, read from the stored prefix only, as
     its recipe says (exactly what the server sends)."""
     if sum(x is not None for x in (scale, width, height)) != 1:
         raise click.UsageError("give exactly one of --scale, --width, --height")
     with reading(ctx) as store:
-        r = render(store, ids.resolve(store, image_id), scale=scale, width=width, height=height)
+        r = render(store, ids.resolve(store, image_id), scale=scale, width=width, height=height, format=fmt)
     write_output(output, r.data, force)
-    click.echo(f"wrote {output}: {r.width}x{r.height}, read {r.bytes_read} stored bytes (scale {r.scale:g})", err=True)
+    click.echo(f"wrote {output}: {r.format} {r.width}x{r.height}, read {r.bytes_read} stored bytes "
+               f"(scale {r.scale:g})", err=True)
 
 
 @click.command()

@@ -20,39 +20,47 @@ from pjstore.read_path.orient import orient
 from pjstore.read_path.prefix import read_prefix
 from pjstore.read_path.scale import scale as resize
 from pjstore.record import ImageRecord
+from pjstore.rendition import formats
+from pjstore.rendition.formats import Encoding
 from pjstore.rendition.recipe import Recipe
 from pjstore.storage import Storage
 
 
 @dataclass(frozen=True)
 class Rendition:
-    data: bytes  # a baseline JPEG
+    data: bytes  # a baseline JPEG, or WebP/AVIF where `encoding` says
     width: int  # served (upright) size
     height: int
     bytes_read: int  # stored bytes read to make it (the scale's offset)
     scale: float  # the stored scale it was made from
     recipe: Recipe  # what made it
+    encoding: Encoding | None = None  # WebP/AVIF encoding of the recipe's pixels (None: JPEG)
+
+    @property
+    def format(self) -> str:
+        return "jpeg" if self.encoding is None else self.encoding.format
 
 
 def render(store: Storage, image_id: str, *, scale: float | None = None, width: int | None = None,
-           height: int | None = None) -> Rendition:
-    """Serve `image_id` at a stored `scale`, or at an upright `width` or `height`."""
+           height: int | None = None, format: str = "jpeg") -> Rendition:
+    """Serve `image_id` at a stored `scale`, or at an upright `width` or `height`, as `format`."""
     record = store.info(ids.validate(image_id))
     chosen = select.by_scale(record, scale) if scale is not None else select.by_size(record, width, height)
-    return render_selection(store, record, chosen)
+    return render_selection(store, record, select.in_format(record, chosen, format))
 
 
 def render_selection(store: Storage, record: ImageRecord, chosen: select.Selection) -> Rendition:
     """Serve a selection already made from `record` (the server has both before it renders)."""
     prefix = read_prefix(store, record.id, chosen.entry.offset, record.stored_bytes)
-    data, (w, h) = transcode(prefix, chosen.recipe, chosen.size, record.orientation)
-    return Rendition(data, w, h, chosen.entry.offset, chosen.entry.scale, chosen.recipe)
+    data, (w, h) = transcode(prefix, chosen.recipe, chosen.size, record.orientation, chosen.encoding)
+    return Rendition(data, w, h, chosen.entry.offset, chosen.entry.scale, chosen.recipe, chosen.encoding)
 
 
-def transcode(jpeg: bytes, recipe: Recipe, size: tuple[int, int], orientation: int = 1) -> tuple[bytes, tuple[int, int]]:
-    """The serving work on bytes already read (no storage): a baseline JPEG and its upright size."""
+def transcode(jpeg: bytes, recipe: Recipe, size: tuple[int, int], orientation: int = 1,
+              encoding: Encoding | None = None) -> tuple[bytes, tuple[int, int]]:
+    """The serving work on bytes already read (no storage): the encoded rendition and its upright size."""
     image, icc = pixels(decoded(jpeg, recipe, size), recipe, size, orientation)
-    return encode_pixels(image, recipe, icc), image.size
+    return encode_pixels(image, recipe, icc, encoding), image.size
 
 
 def decoded(jpeg: bytes, recipe: Recipe, size: tuple[int, int]) -> Image.Image:
@@ -67,6 +75,8 @@ def pixels(image: Image.Image, recipe: Recipe, size: tuple[int, int],
     return orient(resize(image, size, recipe.reducing_gap), orientation), icc
 
 
-def encode_pixels(image: Image.Image, recipe: Recipe, icc: bytes | None) -> bytes:
-    """Step 7."""
+def encode_pixels(image: Image.Image, recipe: Recipe, icc: bytes | None, encoding: Encoding | None = None) -> bytes:
+    """Step 7: a baseline JPEG as the recipe says, or WebP/AVIF as `encoding` says."""
+    if encoding is not None:
+        return formats.encode(image, encoding, icc)
     return encode(image, recipe.quality, icc, recipe.subsampling)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from pjstore.errors import InvalidRequest
 from pjstore.offset_map import ScaleOffset
 from pjstore.record import ImageRecord
+from pjstore.rendition.formats import Encoding
 from pjstore.rendition.recipe import Recipe
 
 # Encoder quality added for a size between stored scales, where no recipe was verified; measured
@@ -23,6 +24,11 @@ class Selection:
     entry: ScaleOffset  # the stored scale whose prefix is read
     size: tuple[int, int]  # exact output size, stored (pre-orientation) axes
     recipe: Recipe  # what renders it
+    encoding: Encoding | None = None  # WebP/AVIF: how the recipe's pixels are encoded (None: JPEG)
+
+    @property
+    def format(self) -> str:
+        return "jpeg" if self.encoding is None else self.encoding.format
 
 
 def between(covering: ScaleOffset, below: ScaleOffset | None, size: tuple[int, int]) -> Recipe:
@@ -32,14 +38,38 @@ def between(covering: ScaleOffset, below: ScaleOffset | None, size: tuple[int, i
     The margin grows with each halving below the covering size (sizes under the smallest scale)."""
     own = covering.recipe
     recipes = [own] + ([below.recipe] if below else [])
-    halvings = max(1.0, math.log2(max(covering.width / size[0], covering.height / size[1])))
-    quality = min(100, max(r.quality for r in recipes) + math.ceil(BETWEEN_SCALES_QUALITY * halvings))
-    if size[0] * size[1] <= TINY_PIXELS:
-        quality = 100
+    quality = raised(max(r.quality for r in recipes), covering, size)
     # Under the smallest scale chroma detail is as dense as luma's: keep it all (a small cost there).
     full_chroma = below is None or any(r.subsampling == "4:4:4" for r in recipes)
     subsampling = "4:4:4" if full_chroma else own.subsampling
     return replace(own, quality=quality, subsampling=subsampling)
+
+
+def raised(quality: int, covering: ScaleOffset, size: tuple[int, int]) -> int:
+    """A verified quality raised for a smaller `size` than `covering`'s: the margin per halving."""
+    if size[0] * size[1] <= TINY_PIXELS:
+        return 100
+    halvings = max(1.0, math.log2(max(covering.width / size[0], covering.height / size[1])))
+    return min(100, quality + math.ceil(BETWEEN_SCALES_QUALITY * halvings))
+
+
+def in_format(record: ImageRecord, chosen: Selection, fmt: str) -> Selection:
+    """`chosen` served as `fmt`: the row's verified WebP/AVIF setting (at its own size), raised as
+    `between` raises JPEG's for other sizes (the same margin, assumed, not measured per format)."""
+    if fmt == "jpeg":
+        return chosen
+    stored = chosen.entry.format(fmt)
+    if stored is None:
+        raise InvalidRequest(f"image {record.id[:12]} has no {fmt} renditions stored (written before "
+                             f"formats, or not under the served contract); `pjstore migrate` adds them")
+    encoding = stored.encoding
+    if chosen.size != (chosen.entry.width, chosen.entry.height):
+        entries = record.offsets.entries
+        index = entries.index(chosen.entry)
+        below = entries[index - 1].format(fmt) if index else None
+        best = max(encoding.quality, below.encoding.quality if below else 0)
+        encoding = replace(encoding, quality=raised(best, chosen.entry, chosen.size))
+    return replace(chosen, encoding=encoding)
 
 
 def by_scale(record: ImageRecord, scale: float) -> Selection:

@@ -14,17 +14,28 @@ frontier), since which recipe serves the fewest bytes at a prefix does not depen
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image
 
+from pjstore.offset_map import OffsetMap, ScaleOffset, rounded
 from pjstore.quality.contract import EOI, Reference, decode_rgb
 from pjstore.quality.metrics import METRICS
 from pjstore.read_path import pipeline
 from pjstore.read_path.orient import orient
-from pjstore.offset_map import OffsetMap, ScaleOffset, rounded
+from pjstore.rendition.formats import (
+    AVAILABLE,
+    AVIF_SUBSAMPLINGS,
+    FIRST_GUESS,
+    WEBP_METHOD,
+    Encoding,
+    FormatRendition,
+    avif_speed,
+)
+from pjstore.rendition.formats import encode as encode_as
 from pjstore.rendition.recipe import Recipe, draft_for
 
 DEFAULT_EGRESS = 1.25
@@ -113,7 +124,9 @@ class ScaleSearch:
             image = pipeline.decoded(prefix, base, self.size)
             served, icc = pipeline.pixels(image, base, self.size, self.orientation)
             for subsampling in self.subsamplings:
-                def at(q: int, subsampling: str = subsampling) -> Encoded:
+                # Bound now: the search runs within this iteration, but the names would move on.
+                def at(q: int, subsampling: str = subsampling, draft: int = draft, served: Image.Image = served,
+                       icc: bytes | None = icc) -> Encoded:
                     recipe = Recipe(draft=draft, quality=q, subsampling=subsampling, colour=self.colour)
                     data = pipeline.encode_pixels(served, recipe, icc)
                     return Encoded(data, self.grade(data))
@@ -182,22 +195,67 @@ def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scal
     return found
 
 
+def choose_encoding(image: Image.Image, icc: bytes | None, fmt: str, grade: Callable[[bytes], float],
+                    threshold: float, guess: int | None = None, full_chroma: bool = False) -> FormatRendition:
+    """The `fmt` setting serving the fewest bytes of `image` (the served pixels) that, decoded,
+    meets `threshold`; where none does, the best-scoring one there is (WebP lossless, AVIF q100).
+
+    AVIF tries 4:4:4 as well as 4:2:0 only where the JPEG recipe chose full chroma (`full_chroma`:
+    chroma detail mattered there) or 4:2:0 misses: each subsampling doubles the search's encodes."""
+    effort = WEBP_METHOD if fmt == "webp" else avif_speed(image.width * image.height)
+    found: list[FormatRendition] = []
+    for subsampling in AVIF_SUBSAMPLINGS if fmt == "avif" else ("4:2:0",):
+        if subsampling == "4:4:4" and found and not full_chroma:
+            break
+
+        def at(q: int, subsampling: str = subsampling) -> FormatRendition:
+            enc = Encoding(fmt, q, effort, subsampling)
+            data = encode_as(image, enc, icc)
+            return FormatRendition(enc, grade(data), len(data))
+
+        lowest = lowest_quality(at, lambda r: r.score >= threshold, guess or FIRST_GUESS[fmt])
+        if lowest is not None:
+            found.append(lowest[1])
+    if found:
+        return min(found, key=lambda f: f.served_bytes)
+    last = Encoding(fmt, 100, effort, "4:4:4") if fmt == "avif" else Encoding(fmt, 100, effort, lossless=True)
+    data = encode_as(image, last, icc)
+    return FormatRendition(last, grade(data), len(data))
+
+
+def format_renditions(prefix: bytes, reference: Reference, size: tuple[int, int], threshold: float,
+                      orientation: int, recipe: Recipe, formats: tuple[str, ...],
+                      guesses: dict[str, int]) -> tuple[FormatRendition, ...]:
+    """Each format's setting for exactly the pixels `recipe` serves from `prefix` (same prefix, decode,
+    resize: bytes read are the JPEG rendition's), verified like the JPEG quality. `guesses` (a format's
+    quality at the previous scale, where its search starts) is updated."""
+    image, icc = pipeline.pixels(pipeline.decoded(prefix, recipe, size), recipe, size, orientation)
+    grade = grader(reference, size, orientation)
+    full_chroma = recipe.subsampling == "4:4:4"
+    found = tuple(choose_encoding(image, icc, f, grade, threshold, guesses.get(f), full_chroma) for f in formats)
+    guesses.update({f.encoding.format: f.encoding.quality for f in found})
+    return tuple(replace(f, score=rounded(f.score)) for f in found)
+
+
 def served_offsets(stored: bytes, scan_ends: tuple[int, ...], references: Callable[[str], Reference],
                    look: Look, egresses: tuple[float, ...] = (DEFAULT_EGRESS,),
-                   starts: dict[float, int] | None = None, icc_bytes: int = 0) -> dict[float, OffsetMap]:
+                   starts: dict[float, int] | None = None, icc_bytes: int = 0,
+                   formats: tuple[str, ...] = AVAILABLE) -> dict[float, OffsetMap]:
     """Every scale's choice under each egress policy, whole file last (read whole, at the last
     scale's threshold).
 
     `references(colour)` is the reference in that colour handling's served colour space. A scale's
     search starts at its `starts` hint (the prefix contract's cut, which serving can only need
     more of) and never below the previous scale's cut, so offsets never decrease with scale. A
-    kept profile that would be more than half a scale's rendition is converted away instead.
+    kept profile that would be more than half a scale's rendition is converted away instead. Each
+    row also gets a verified setting per format of `formats` (WebP, AVIF) for its recipe's pixels.
     """
     target = references(look.colour).target
     last = len(scan_ends) - 1
     entries: dict[float, list[ScaleOffset]] = {k: [] for k in egresses}
     floors = dict.fromkeys(egresses, 0)
-    for scale, threshold in [*zip(target.scales, target.thresholds), (1.0, target.thresholds[-1])]:
+    guesses: dict[str, int] = {}
+    for scale, threshold in [*zip(target.scales, target.thresholds, strict=True), (1.0, target.thresholds[-1])]:
         hint = (starts or {}).get(scale, 0)
         begin = {k: last if scale == 1.0 else max(floors[k], hint) for k in egresses}
         chosen = choose(stored, scan_ends, references(look.colour), scale, threshold, look, begin)
@@ -206,9 +264,14 @@ def served_offsets(stored: bytes, scan_ends: tuple[int, ...], references: Callab
             chosen |= choose(stored, scan_ends, references("convert"), scale, threshold,
                              replace(look, colour="convert"), dwarfed)
         w, h = references(look.colour).size(scale)
+        encoded: dict[tuple[int, Recipe], tuple[FormatRendition, ...]] = {}  # policies often agree
         for k, c in chosen.items():
             offset = len(stored) if c.index == last else scan_ends[c.index]
+            if formats and (c.index, c.recipe) not in encoded:
+                prefix = stored if c.index == last else bytes(stored[:offset]) + EOI
+                encoded[c.index, c.recipe] = format_renditions(prefix, references(c.recipe.colour), (w, h), threshold,
+                                                               look.orientation, c.recipe, formats, guesses)
             entries[k].append(ScaleOffset(scale, w, h, offset, rounded(c.score), c.recipe, c.served_bytes,
-                                          c.floor_bytes))
+                                          c.floor_bytes, encoded.get((c.index, c.recipe), ())))
             floors[k] = c.index
     return {k: OffsetMap(target.metric, tuple(rows)) for k, rows in entries.items()}

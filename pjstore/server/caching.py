@@ -1,9 +1,9 @@
 """HTTP caching for served images: strong ETags and `If-None-Match`.
 
 A stored image never changes (its id is the hash of its source), so a rendition is fully named
-by the id, the stored scale and prefix it is read from, its exact size and its recipe; the ETag
-hashes exactly those, and responses may be cached forever (a migrated record's new recipe gets a
-new ETag).
+by the id, the stored scale and prefix it is read from, its exact size, its recipe and (WebP/AVIF)
+its format's encoding; the ETag hashes exactly those, so each format has its own, and responses
+may be cached forever (a migrated record's new recipe gets a new ETag).
 """
 
 from __future__ import annotations

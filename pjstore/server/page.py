@@ -47,6 +47,13 @@ def figure(record: ImageRecord, s: ServerState) -> str:
     shown = rows[min(1, len(rows) - 1)]  # the second size: sharp in a gallery cell, yet small
     width, height = _upright(record, rows[-1]["width"], rows[-1]["height"])
     srcset = ", ".join(f"{escape(r['url'])} {_upright(record, r['width'], r['height'])[0]}w" for r in rows)
+    # AVIF, then WebP, where every size has one: the browser takes the first type it supports.
+    sizes = "(max-width: 600px) 92vw, 300px"
+    sources = "".join(
+        f'<source type="image/{f}" sizes="{sizes}" srcset="'
+        + ", ".join(f"{escape(r['format_urls'][f])} {_upright(record, r['width'], r['height'])[0]}w" for r in rows)
+        + '">'
+        for f in ("avif", "webp") if all(f in r.get("format_urls", {}) for r in rows))
     table = ["<table><tr><th>size</th><th>pixels</th><th>bytes read</th><th>of upload</th></tr>"]
     for r in rows:
         w, h = _upright(record, r["width"], r["height"])
@@ -58,9 +65,10 @@ def figure(record: ImageRecord, s: ServerState) -> str:
     if reads.one_prefix_for_all_sizes(record):
         note = (f'<p class="note">Every size reads the same {_n(rows[0]["offset"])} bytes: the first scans '
                 "(the DC scan, an eighth-scale image) alone meet every size's quality target.</p>")
-    return (f'<figure data-id="{record.id}"><img src="{escape(shown["url"])}" srcset="{srcset}" '
-            f'sizes="(max-width: 600px) 92vw, 300px" width="{width}" height="{height}" alt="image {record.id[:12]}" '
-            f'loading="lazy"><figcaption><code>{record.id[:16]}</code> \u00b7 upload {_n(record.source_bytes)} B, '
+    return (f'<figure data-id="{record.id}"><picture>{sources}<img src="{escape(shown["url"])}" srcset="{srcset}" '
+            f'sizes="{sizes}" width="{width}" height="{height}" alt="image {record.id[:12]}" '
+            f'loading="lazy"></picture><figcaption><code>{record.id[:16]}</code> \u00b7 '
+            f'upload {_n(record.source_bytes)} B, '
             f'stored {_n(record.stored_bytes)} B ({_pct(record.stored_bytes, record.source_bytes)})'
             f'{"".join(table)}{note}<p class="actions" hidden>'
             f'<button type="button" class="copy" data-url="{escape(rows[-1]["url"])}">copy link</button> '

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -21,10 +22,12 @@ from pjstore.errors import InvalidRequest, NotFound, PjstoreError
 from pjstore.read_path import select
 from pjstore.read_path.pipeline import render_selection
 from pjstore.record import ImageRecord
+from pjstore.rendition.formats import FORMATS, MEDIA_TYPES, parse_format
 from pjstore.server.auth import require_key, require_signature
 from pjstore.server.caching import CACHE_CONTROL, etag, not_modified
 from pjstore.server.errors import ApiError
 from pjstore.server.limits import FILE_FIELD, read_upload
+from pjstore.server.negotiate import negotiate
 from pjstore.server.ranges import byte_range
 from pjstore.server.state import State
 from pjstore.server.timeouts import received_within, result_within
@@ -54,6 +57,8 @@ _UPLOAD_BODY = {"requestBody": {"required": True, "content": {
                                        "properties": {FILE_FIELD: {"type": "string", "format": "binary"}}}},
 }}}
 _JPEG_RESPONSE = {200: {"content": {JPEG: {}}, "description": "A baseline JPEG."}}
+_IMAGE_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {MEDIA_TYPES[f]: {} for f in FORMATS},
+                         "description": "A baseline JPEG, or WebP/AVIF by `format` or `Accept`."}}
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,9 @@ def document(record: ImageRecord, signer: UrlSigner | None) -> dict:
     for row in doc["scales"]:
         url = f"{location(record.id)}?scale={row['scale']:g}"
         row["url"] = signer.sign(url) if signer else url
+        # One URL per stored format (the page's <picture> sources): `format` is signed with the rest.
+        row["format_urls"] = {f: signer.sign(f"{url}&format={f}") if signer else f"{url}&format={f}"
+                              for f in row["formats"]}
     return doc
 
 
@@ -102,15 +110,20 @@ def list_images(s: State, after: str | None = None, limit: int = Query(100, ge=1
     return ImagePage(page[:limit], page[limit - 1] if len(page) > limit else None)
 
 
-@router.get("/{image_id}", response_class=Response, responses=_JPEG_RESPONSE,
+@router.get("/{image_id}", response_class=Response, responses=_IMAGE_RESPONSE,
             dependencies=[Depends(require_signature), Depends(single_valued_query)],  # a forgery is 403 first
-            summary="The image as a baseline JPEG at a stored scale, width or height")
+            summary="The image at a stored scale, width or height, as JPEG, WebP or AVIF")
 async def get_image(s: State, request: Request, image_id: str,
                     scale: float | None = Query(None, description="A stored scale: 0.1, 0.25, 0.5 or 1 (default 1)."),
                     w: int | None = Query(None, ge=1, description="Any upright width up to the original's."),
                     h: int | None = Query(None, ge=1, description="Any upright height up to the original's."),
+                    format: str | None = Query(None, description="jpeg, webp or avif; without it, from Accept."),
                     ) -> Response:
     """Read from the smallest stored prefix covering the request; 304 if the ETag matches."""
+    try:
+        asked = parse_format(format)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc)) from None
     record = s.store.info(ids.validate(image_id))
     if sum(x is not None for x in (scale, w, h)) > 1:
         raise InvalidRequest("give at most one of scale, w, h")
@@ -120,15 +133,19 @@ async def get_image(s: State, request: Request, image_id: str,
     if limit is not None and max(chosen.size) > limit:
         raise InvalidRequest(f"the result would be {chosen.size[0]}x{chosen.size[1]}; "
                              f"this server serves at most {limit} pixels per side")
-    headers = {"ETag": etag(record.id, chosen.entry.scale, chosen.entry.offset, *chosen.size, chosen.recipe),
+    chosen = select.in_format(record, chosen, asked or negotiate(request.headers.get("accept"), chosen.entry))
+    headers = {"ETag": etag(record.id, chosen.entry.scale, chosen.entry.offset, *chosen.size, chosen.recipe,
+                            *([chosen.encoding] if chosen.encoding else [])),
                "Cache-Control": CACHE_CONTROL}
+    if asked is None:  # negotiated: caches must key on Accept
+        headers["Vary"] = "Accept"
     if not_modified(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
     make = partial(render_selection, s.store, record, chosen)
     job = s.renders.submit(s.render_pool, make)
     r = await result_within(job, s.settings.request_timeout, "rendering this image")
     s.metrics.served(r.bytes_read, record.stored_bytes)
-    return Response(r.data, media_type=JPEG, headers={**headers, BYTES_READ: str(r.bytes_read)})
+    return Response(r.data, media_type=MEDIA_TYPES[r.format], headers={**headers, BYTES_READ: str(r.bytes_read)})
 
 
 @router.get("/{image_id}/info", summary="The image's record (as `pjstore info`)")

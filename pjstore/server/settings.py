@@ -22,6 +22,7 @@ from typing import Any
 from pjstore.errors import ConfigError
 from pjstore.ingest import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, IngestOptions
 from pjstore.rendition.choose import DEFAULT_EGRESS
+from pjstore.rendition.formats import AVAILABLE
 from pjstore.scan_search.options import SearchOptions
 from pjstore.url_signing import UrlSigner
 
@@ -55,6 +56,18 @@ OPTIONAL_TEXT = Kind("text", str)  # None when unset
 OFF_AT_ZERO = Kind("integer, 0 = off", lambda text: int(text) or None)
 
 
+def format_list(text: str) -> tuple[str, ...]:
+    """"webp,avif" -> ("webp", "avif"): modern formats this Pillow encodes (ValueError otherwise)."""
+    names = tuple(dict.fromkeys(x.strip().lower() for x in text.split(",") if x.strip()))
+    unknown = [n for n in names if n not in AVAILABLE]
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)}: formats are among {', '.join(AVAILABLE) or 'none here'}")
+    return names
+
+
+FORMAT_LIST = Kind("formats", format_list, ())
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str  # the ServerSettings field; the option is `--name-with-dashes`
@@ -75,7 +88,7 @@ class Setting:
         return self.default if text == "" else _parse(self.kind, text, f"{self.env} / {self.option}")
 
     def shown_default(self) -> str:
-        return "unset" if self.default in (None, "") else str(self.default)
+        return "unset" if self.default in (None, "", ()) else str(self.default)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -95,6 +108,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("egress", "PJSTORE_EGRESS", NUMBER, DEFAULT_EGRESS,
             "Uploads: each served rendition is at most this many times the floor, the smallest baseline "
             "JPEG of its size meeting the threshold made from the whole source.", ""),
+    Setting("formats", "PJSTORE_FORMATS", FORMAT_LIST, (),
+            "Uploads: modern formats (webp, avif) given a verified setting at every scale besides JPEG, "
+            "served by format= or Accept; each costs several times the rest of an upload's work."),
     Setting("prepare_workers", "PJSTORE_PREPARE_WORKERS", INT, 1,
             "Processes per server worker re-encoding uploads."),
     Setting("render_threads", "PJSTORE_RENDER_THREADS", INT, 4,
@@ -132,6 +148,7 @@ class ServerSettings:
     max_pixels: int = _field("max_pixels")  # source pixel limit, checked from the frame header
     max_result_dimension: int | None = _field("max_result_dimension")  # None: up to the original's
     egress: float = _field("egress")  # uploads: served bytes at most this times the floor
+    formats: tuple[str, ...] = _field("formats")  # uploads: modern formats besides JPEG
     prepare_workers: int = _field("prepare_workers")  # processes per server worker doing uploads' work
     render_threads: int = _field("render_threads")  # renders at once per server worker; FIFO beyond
     request_timeout: float = _field("request_timeout")  # seconds a client waits for a render or an ingest
@@ -164,7 +181,7 @@ class ServerSettings:
     def ingest_options(self) -> IngestOptions:
         """The CLI's defaults (scheme, quality target) under this server's limits, search options and egress policy."""
         return IngestOptions(max_pixels=self.max_pixels, max_bytes=self.max_upload_bytes, search=self.search,
-                             egress=self.egress)
+                             egress=self.egress, formats=self.formats)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ServerSettings:

@@ -1,0 +1,111 @@
+"""Output formats: a scale's served pixels encoded as WebP or AVIF instead of baseline JPEG.
+
+A format rendition reads the same prefix, decodes, resizes and orients exactly as the scale's JPEG
+recipe does (so bytes read are unchanged); only the encoder differs. Its setting is chosen at write
+time like the JPEG quality: real encodes of the served pixels, each decoded by Pillow and graded
+against the reference, the lowest quality meeting the threshold kept
+(`pjstore.rendition.choose.choose_encoding`).
+
+Encoder effort was chosen by measurement (eval/README.md, "Formats"): AVIF at libavif speed 6
+(Pillow's default) is 15-20% smaller than speed 8 at ~3x the CPU, so renditions up to
+`AVIF_SLOW_PIXELS` use 6 and larger ones 8, which keeps a 12 MP rendition's encode to ~2.5 s of CPU.
+WebP uses method 4 (libwebp's default): method 6 saved 2-4% for twice the CPU.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import asdict, dataclass
+
+from PIL import Image, features
+
+FORMATS = ("jpeg", "webp", "avif")
+MODERN = FORMATS[1:]  # encoded per the row's stored Encoding; JPEG follows the Recipe
+AVAILABLE = tuple(f for f in MODERN if features.check(f))  # what this Pillow encodes
+MEDIA_TYPES = {"jpeg": "image/jpeg", "webp": "image/webp", "avif": "image/avif"}
+AVIF_SUBSAMPLINGS = ("4:2:0", "4:4:4")
+AVIF_SLOW_PIXELS = 1_000_000
+WEBP_METHOD = 4
+# Where a format's quality search starts when no smaller scale has set one (bracketing from a good
+# guess needs ~5 encodes instead of bisection's 8; the shared photos centre on these).
+FIRST_GUESS = {"webp": 60, "avif": 50}
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How one scale's pixels are encoded in a modern format."""
+
+    format: str
+    quality: int
+    effort: int  # AVIF: libavif speed 0-10 (lower is slower, smaller); WebP: method 0-6
+    subsampling: str = "4:2:0"  # AVIF only (WebP lossy is always 4:2:0)
+    lossless: bool = False  # WebP only: used where no lossy quality meets the threshold
+
+    def __post_init__(self) -> None:
+        if self.format not in MODERN:
+            raise ValueError(f"an Encoding's format is one of {MODERN}, not {self.format!r}")
+        if not (isinstance(self.quality, int) and 1 <= self.quality <= 100):
+            raise ValueError(f"quality must be 1..100, not {self.quality!r}")
+        top = 10 if self.format == "avif" else 6
+        if not (isinstance(self.effort, int) and 0 <= self.effort <= top):
+            raise ValueError(f"{self.format} effort must be 0..{top}, not {self.effort!r}")
+        if self.subsampling not in AVIF_SUBSAMPLINGS or (self.format == "webp" and self.subsampling != "4:2:0"):
+            raise ValueError(f"subsampling {self.subsampling!r} is not one {self.format} encodes")
+        if self.lossless and self.format != "webp":
+            raise ValueError("only WebP renditions may be lossless")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict) -> Encoding:
+        return cls(format=d["format"], quality=d["quality"], effort=d["effort"],
+                   subsampling=d["subsampling"], lossless=d["lossless"])
+
+
+@dataclass(frozen=True)
+class FormatRendition:
+    """A row's verified setting for one format: what it serves and how that scores."""
+
+    encoding: Encoding
+    score: float
+    served_bytes: int
+
+    def to_json(self) -> dict:
+        return {"encoding": self.encoding.to_json(), "score": self.score, "served_bytes": self.served_bytes}
+
+    @classmethod
+    def from_json(cls, d: dict) -> FormatRendition:
+        return cls(Encoding.from_json(d["encoding"]), d["score"], d["served_bytes"])
+
+
+def parse_format(text: str | None) -> str | None:
+    """A requested format name (None: not given); ValueError naming the choices otherwise."""
+    if text is None:
+        return None
+    name = text.strip().lower()
+    if name == "jpg":
+        name = "jpeg"
+    if name not in FORMATS:
+        raise ValueError(f"format {text!r} is not one of {', '.join(FORMATS)}")
+    return name
+
+
+def encode(image: Image.Image, encoding: Encoding, icc: bytes | None = None) -> bytes:
+    """The served pixels in `encoding`'s format, carrying no metadata but a kept profile."""
+    if image.mode != "RGB":  # neither encoder keeps Pillow's grey mode: grey is served as RGB
+        image = image.convert("RGB")
+    # Given always: Pillow's AVIF writer would otherwise attach the profile the decoded image carries.
+    extra = {"icc_profile": icc or b"", "exif": b""}
+    out = io.BytesIO()
+    if encoding.format == "webp":
+        image.save(out, "WEBP", quality=encoding.quality, method=encoding.effort, lossless=encoding.lossless,
+                   **extra)
+    else:
+        image.save(out, "AVIF", quality=encoding.quality, speed=encoding.effort,
+                   subsampling=encoding.subsampling, **extra)
+    return out.getvalue()
+
+
+def avif_speed(pixels: int) -> int:
+    return 6 if pixels <= AVIF_SLOW_PIXELS else 8
