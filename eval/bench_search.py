@@ -91,7 +91,7 @@ def _write(job: tuple) -> dict:
         offsets = measure(blob, parse(blob).scan_ends, Reference.from_source(src, target))
         stored, plan = len(blob), "mozjpeg"
     else:
-        record = prepare(src, IngestOptions(scheme, target, search=search)).record
+        record = prepare(src, IngestOptions(scheme, target, search=search, contract="prefix")).record
         cpu = _cpu() - start
         offsets, stored, plan = record.offsets, record.stored_bytes, record.scheme
     row = {"stored": stored, "plan": plan, "cpu": cpu,
