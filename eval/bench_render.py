@@ -5,7 +5,7 @@
 
 Per image and stored scale, one run, side by side, the same exact output size and encoder quality:
   pjstore   the read path on the scale's stored prefix, as its served-contract recipe says
-            (`pjstore.read_path.pipeline.transcode`: decode with the recipe's draft, colour,
+            (`pjstore.read_path.pipeline.make_rendition`: decode with the recipe's draft, colour,
             LANCZOS, encode; the prefix already in memory, as an LMDB read is a memory map);
   vips      pyvips `thumbnail_buffer` of the whole source (shrink-on-load), written as JPEG
             (imgproxy's engine; one libvips thread, no operation cache);
@@ -42,7 +42,7 @@ from pjstore.evaluation.timing import median_seconds  # noqa: E402
 from pjstore.ingest import prepare  # noqa: E402
 from pjstore.quality.contract import EOI  # noqa: E402
 from pjstore.read_path.encode import encode  # noqa: E402
-from pjstore.read_path.pipeline import transcode  # noqa: E402
+from pjstore.read_path.pipeline import make_rendition  # noqa: E402
 
 VARIANTS = ("pjstore", "vips", "pillow")
 
@@ -64,7 +64,7 @@ def pillow(source: bytes, size: tuple[int, int], quality: int) -> bytes:
 def calls(source: bytes, blob: bytes, entry, orientation: int) -> dict:
     prefix = blob if entry.offset >= len(blob) else blob[:entry.offset] + EOI
     size = (entry.width, entry.height)
-    return {"pjstore": partial(transcode, prefix, entry.recipe, size, orientation),
+    return {"pjstore": partial(make_rendition, prefix, entry.recipe, size, orientation),
             "vips": partial(vips, source, size, entry.recipe.quality),
             "pillow": partial(pillow, source, size, entry.recipe.quality)}
 

@@ -34,7 +34,7 @@ from pjstore.errors import PjstoreError  # noqa: E402
 from pjstore.ingest import IngestOptions, prepare  # noqa: E402
 from pjstore.quality.contract import EOI, Reference  # noqa: E402
 from pjstore.read_path.orient import orient  # noqa: E402
-from pjstore.read_path.pipeline import transcode  # noqa: E402
+from pjstore.read_path.pipeline import make_rendition  # noqa: E402
 from pjstore.rendition.formats import AVAILABLE, FORMATS  # noqa: E402
 
 # Accept-negotiated responses: the fewest bytes among the formats the client names (and JPEG).
@@ -70,7 +70,7 @@ def measure(name: str, source: bytes, time_ingest: bool) -> tuple[list[dict], di
             if fmt != "jpeg" and stored is None:
                 continue
             start = time.process_time()
-            data, _ = transcode(prefix, entry.recipe, size, record.orientation, stored and stored.encoding)
+            data, _ = make_rendition(prefix, entry.recipe, size, record.orientation, stored and stored.encoding)
             cpu = time.process_time() - start
             got = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
             rows.append({"image": name, "scale": entry.scale, "format": fmt, "bytes": len(data),

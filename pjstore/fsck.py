@@ -18,7 +18,7 @@ from pjstore.errors import CorruptJpeg, NotFound, PjstoreError
 from pjstore.ingest import IngestOptions, as_uploaded
 from pjstore.migrate import upgraded
 from pjstore.quality.contract import EOI, Reference, decode_prefix
-from pjstore.read_path.pipeline import transcode
+from pjstore.read_path.pipeline import make_rendition
 from pjstore.record import ImageRecord
 from pjstore.rendition.choose import grader
 from pjstore.storage.lmdb_store import LmdbStorage
@@ -89,7 +89,7 @@ def _served_problem(record: ImageRecord, blob: bytes) -> Problem | None:
         for name, encoding, recorded, promised in [("", None, entry.score, entry.served_bytes),
                                                    *((f" as {f.encoding.format}", f.encoding, f.score, f.served_bytes)
                                                      for f in entry.formats)]:
-            data, _ = transcode(prefix, entry.recipe, size, record.orientation, encoding)
+            data, _ = make_rendition(prefix, entry.recipe, size, record.orientation, encoding)
             score = grade(data)
             if score < threshold and score < recorded - 1e-3:  # a best-effort row keeps its recorded score
                 return Problem(record.id, "bad-offsets",

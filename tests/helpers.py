@@ -161,7 +161,7 @@ def assert_served_meets_contract(source: bytes, stored: bytes, record, target, e
     """Each row's recipe, run on its prefix, serves a file meeting the threshold (graded by the
     independent oracle), of the recorded length, within `egress` times the independent floor."""
     from pjstore.encoder.structure import parse
-    from pjstore.read_path.pipeline import transcode
+    from pjstore.read_path.pipeline import make_rendition
 
     cuts = parse(stored).scan_ends
     previous = 0
@@ -171,7 +171,7 @@ def assert_served_meets_contract(source: bytes, stored: bytes, record, target, e
         assert entry.offset in cuts or entry.offset == len(stored), "offsets are scan-complete prefixes"
         assert entry.offset >= previous, "offsets never decrease with scale"
         prefix = stored if entry.offset == len(stored) else stored[: entry.offset] + EOI
-        data, _ = transcode(prefix, entry.recipe, (entry.width, entry.height), record.orientation)
+        data, _ = make_rendition(prefix, entry.recipe, (entry.width, entry.height), record.orientation)
         got = served_psnr(source, data, entry.scale)
         assert got >= threshold
         assert got == pytest.approx(entry.score, abs=1e-3)

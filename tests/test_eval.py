@@ -17,7 +17,7 @@ from pjstore.cli import main
 from pjstore.evaluation import compute_cost
 from pjstore.evaluation.tables import storage_columns, timing_columns
 from pjstore.quality.contract import EOI, QualityTarget
-from pjstore.read_path.pipeline import transcode
+from pjstore.read_path.pipeline import make_rendition
 from pjstore.rendition.recipe import LEGACY
 
 from helpers import contract_psnr
@@ -158,7 +158,7 @@ def test_served_quality_is_that_of_the_file_the_user_receives(run):
                 n = int(r[f"read_{pct(s)}"])
                 read = blob[:n] + (EOI if n < len(blob) else b"")
             size = (max(1, round(int(r["width"]) * s)), max(1, round(int(r["height"]) * s)))
-            assert contract_psnr(source, transcode(read, LEGACY, size)[0], s) == pytest.approx(served, abs=1e-3)
+            assert contract_psnr(source, make_rendition(read, LEGACY, size)[0], s) == pytest.approx(served, abs=1e-3)
 
 
 def test_progressive_prefixes_never_exceed_the_stored_file(run):

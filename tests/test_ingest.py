@@ -12,7 +12,7 @@ from PIL import Image
 from pjstore.errors import TooLarge
 from pjstore.ingest import IngestOptions, ingest, prepare
 from pjstore.quality.contract import QualityTarget
-from pjstore.read_path.pipeline import transcode
+from pjstore.read_path.pipeline import make_rendition
 
 from helpers import EOI, assert_offsets_meet_contract, assert_served_meets_contract
 
@@ -49,7 +49,7 @@ def test_ssim_metric_served_files_meet_their_threshold(kinds):
     p = prepare(source, IngestOptions(target=target))
     for e in p.record.offsets.entries[:-1]:
         ref = Image.open(io.BytesIO(source)).convert("RGB").resize((e.width, e.height), Image.LANCZOS)
-        served, _ = transcode(p.blob[: e.offset] + EOI, e.recipe, ref.size)
+        served, _ = make_rendition(p.blob[: e.offset] + EOI, e.recipe, ref.size)
         cand = Image.open(io.BytesIO(served)).convert("RGB")
         assert structural_similarity(np.asarray(ref), np.asarray(cand), channel_axis=2, data_range=255) >= 0.95
 

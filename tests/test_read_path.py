@@ -11,7 +11,7 @@ from PIL import Image, ImageOps
 from pjstore import samples
 from pjstore.errors import InvalidRequest, NotFound
 from pjstore.ingest import IngestOptions, ingest, prepare
-from pjstore.read_path.pipeline import render, transcode
+from pjstore.read_path.pipeline import make_rendition, render
 from pjstore.rendition.recipe import Recipe
 
 from helpers import served_psnr
@@ -44,7 +44,7 @@ def test_other_profiles_are_converted_to_srgb_or_kept_by_option(store, kinds):
     kept = [e for e in p.record.offsets.entries if e.recipe.colour == "keep"]
     assert kept, "the profile is kept where it does not dwarf the rendition"
     for e in kept:
-        data, _ = transcode(p.blob if e.offset == len(p.blob) else p.blob[:e.offset] + b"\xff\xd9", e.recipe,
+        data, _ = make_rendition(p.blob if e.offset == len(p.blob) else p.blob[:e.offset] + b"\xff\xd9", e.recipe,
                             (e.width, e.height))
         icc = Image.open(io.BytesIO(source)).info["icc_profile"]
         assert Image.open(io.BytesIO(data)).info.get("icc_profile") == icc
@@ -97,5 +97,5 @@ def test_unknown_and_malformed_ids(store):
 def test_dct_scaling_keeps_exact_sizes(draft):
     source = samples.encode(samples.pixels("astronaut")[:203, :301], 90)
     for size in [(150, 101), (37, 25), (7, 5), (1, 1), (301, 203)]:
-        data, served = transcode(source, Recipe(draft=draft), size)
+        data, served = make_rendition(source, Recipe(draft=draft), size)
         assert served == size == Image.open(io.BytesIO(data)).size

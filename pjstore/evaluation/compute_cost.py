@@ -21,7 +21,7 @@ from pjstore.evaluation.tables import TimingRow
 from pjstore.evaluation.timing import median_seconds
 from pjstore.quality.sizes import target_size
 from pjstore.read_path.decode import decode
-from pjstore.read_path.pipeline import transcode
+from pjstore.read_path.pipeline import make_rendition
 from pjstore.rendition.recipe import LEGACY, draft_for
 
 try:
@@ -61,10 +61,10 @@ def measure(image: str, source: bytes, prefix_scheme: str, prefixes: dict[float,
         size = target_size(width, height, scale)
         dct = replace(LEGACY, draft=draft_for((width, height), size))  # 0.1.0's read path, DCT-scaled
         calls: dict[str, Callable[[], object]] = {
-            "server_prefix": partial(transcode, prefix, LEGACY, size),
-            "server_prefix_dct": partial(transcode, prefix, dct, size),
-            "server_source": partial(transcode, source, LEGACY, size),
-            "server_source_dct": partial(transcode, source, dct, size),
+            "server_prefix": partial(make_rendition, prefix, LEGACY, size),
+            "server_prefix_dct": partial(make_rendition, prefix, dct, size),
+            "server_source": partial(make_rendition, source, LEGACY, size),
+            "server_source_dct": partial(make_rendition, source, dct, size),
             "client_prefix": partial(decode, prefix),
             "client_static": partial(decode, static_copies[scale]),
         }

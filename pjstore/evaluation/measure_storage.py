@@ -24,7 +24,7 @@ from pjstore.evaluation.static_copies import icc_profile, make_copies
 from pjstore.evaluation.tables import StorageRow, pct
 from pjstore.ingest import IngestOptions, prepare
 from pjstore.quality.contract import EOI, QualityTarget, Reference, decode_rgb
-from pjstore.read_path.pipeline import transcode
+from pjstore.read_path.pipeline import make_rendition
 from pjstore.rendition.recipe import LEGACY
 
 
@@ -50,7 +50,7 @@ def measure(image: str, source: bytes, scheme: Scheme, reference: Reference) -> 
         common["icc_bytes"] = source_icc
         m = _baseline(source, target, common) if scheme == BASELINE else _progressive(source, scheme, target, common)
         # The prefix contract's figures (0.1.0's read path): each prefix re-encoded at quality 85.
-        served = {s: reference.score(decode_rgb(transcode(data, LEGACY, reference.size(s))[0]), s)
+        served = {s: reference.score(decode_rgb(make_rendition(data, LEGACY, reference.size(s))[0]), s)
                   for s, data in m.read_data.items()}
     return replace(m, row=replace(m.row, served_scores=served))
 

@@ -164,7 +164,7 @@ def _reads(data: dict[str, SchemeData], scales: tuple[float, ...], thresholds: n
         "",
         "*bytes read* is what the offsets (and the static quality search) are chosen by; *file received* is "
         "what the user gets: the static copy itself, or for the dynamic schemes the read path's baseline "
-        "re-encode (`transcode`, its default quality and Pillow's default chroma subsampling), which adds its own "
+        "re-encode (`make_rendition`, its default quality and Pillow's default chroma subsampling), which adds its own "
         "loss on top.",
         "",
         f"Static copies carry the source's ICC profile, as pjstore's prefixes and renditions do (images with "

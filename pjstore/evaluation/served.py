@@ -19,7 +19,7 @@ from pjstore.encoder.structure import parse
 from pjstore.ingest import IngestOptions, prepare, served
 from pjstore.quality.contract import EOI, Reference
 from pjstore.read_path import select
-from pjstore.read_path.pipeline import transcode
+from pjstore.read_path.pipeline import make_rendition
 from pjstore.record import ImageRecord
 from pjstore.rendition.choose import DEFAULT_EGRESS, grader
 from pjstore.rendition.recipe import LEGACY
@@ -66,7 +66,7 @@ def measure(image: str, source: bytes, egresses: tuple[float, ...], widths: int 
     rows = []
 
     def row(policy: str, entry, recipe, size, threshold: float, stored_scale: bool) -> ServedRow:
-        data, _ = transcode(_prefix(blob, entry.offset), recipe, size, record.orientation)
+        data, _ = make_rendition(_prefix(blob, entry.offset), recipe, size, record.orientation)
         score = grader(references(recipe.colour), size, record.orientation)(data)
         return ServedRow(image, policy, entry.scale, size[0], size[1], len(source), entry.offset, len(data),
                          floors[entry.scale], score, threshold, recipe.quality, recipe.subsampling,

@@ -1,6 +1,6 @@
 """The read path end to end: a stored image and a requested size in, a baseline JPEG out.
 
-`transcode` is the only code that makes a rendition: the server, the CLI and the write path's
+`make_rendition` is the only code that makes a rendition: the server, the CLI and the write path's
 recipe search (`pjstore.rendition.choose`) all call it, the search through its two halves
 (`pixels`, then `encode_pixels`), so what a record promises is what is sent.
 """
@@ -52,11 +52,11 @@ def render(store: Storage, image_id: str, *, scale: float | None = None, width: 
 def render_selection(store: Storage, record: ImageRecord, chosen: select.Selection) -> Rendition:
     """Serve a selection already made from `record` (the server has both before it renders)."""
     prefix = read_prefix(store, record.id, chosen.entry.offset, record.stored_bytes)
-    data, (w, h) = transcode(prefix, chosen.recipe, chosen.size, record.orientation, chosen.encoding)
+    data, (w, h) = make_rendition(prefix, chosen.recipe, chosen.size, record.orientation, chosen.encoding)
     return Rendition(data, w, h, chosen.entry.offset, chosen.entry.scale, chosen.recipe, chosen.encoding)
 
 
-def transcode(jpeg: bytes, recipe: Recipe, size: tuple[int, int], orientation: int = 1,
+def make_rendition(jpeg: bytes, recipe: Recipe, size: tuple[int, int], orientation: int = 1,
               encoding: Encoding | None = None) -> tuple[bytes, tuple[int, int]]:
     """The serving work on bytes already read (no storage): the encoded rendition and its upright size."""
     image, icc = pixels(decoded(jpeg, recipe, size), recipe, size, orientation)

@@ -145,7 +145,7 @@ class ScaleSearch:
         options = []
         for subsampling in self.subsamplings:
             recipe = Recipe(quality=100, subsampling=subsampling, colour=self.colour)
-            data, _ = pipeline.transcode(whole, recipe, self.size, self.orientation)
+            data, _ = pipeline.make_rendition(whole, recipe, self.size, self.orientation)
             options.append((recipe, Encoded(data, self.grade(data))))
         return max(options, key=lambda o: o[1].score)
 
