@@ -83,7 +83,7 @@ def force_option(f):
     return click.option("--force", is_flag=True, help="Overwrite the output if it exists.")(f)
 
 
-def egress_options(f):
+def served_options(f):
     """The served contract's write-time choices, shared by `ingest` and `migrate`."""
     from pjstore.rendition.choose import DEFAULT_EGRESS
     from pjstore.server.settings import format_list

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from pjstore.cli.group import egress_options, reading, writing
+from pjstore.cli.group import reading, served_options, writing
 
 
 @click.command()
@@ -30,7 +30,7 @@ def fsck(ctx, repair) -> None:
 
 
 @click.command()
-@egress_options
+@served_options
 @click.pass_context
 def migrate(ctx, egress, keep_profile, formats) -> None:
     """Choose served-contract recipes, in place, for records without them (0.1.0 stores, --contract

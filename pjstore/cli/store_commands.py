@@ -14,7 +14,7 @@ from pjstore.batch.outcome import Outcome, Status
 from pjstore.batch.pool import LocalPool
 from pjstore.batch.progress import Progress
 from pjstore.batch.report import FailureReport, failure_row
-from pjstore.cli.group import egress_options, floats, force_option, reading, write_output, writing
+from pjstore.cli.group import floats, force_option, reading, served_options, write_output, writing
 from pjstore.cli.options import search_given, search_options, search_settings
 from pjstore.corpus import JPEG_SUFFIXES, scan
 from pjstore.errors import InvalidInput
@@ -51,7 +51,7 @@ def read_fractions(record: ImageRecord) -> str:
 @click.option("--contract", type=click.Choice(CONTRACTS), default="served", show_default=True,
               help="served: what a user receives meets the threshold; prefix: the decoded prefix does "
                    "(0.1.0 and the dissertation), served at quality 85.")
-@egress_options
+@served_options
 @click.option("--accept-damaged", is_flag=True,
               help="Store a JPEG libjpeg decodes only with warnings (damaged or truncated data) as uploaded, "
                    "flagged, every scale served from the whole file (default: refuse it).")
