@@ -102,7 +102,20 @@ def test_bad_options_are_refused(tmp_path, kinds):
     assert run(tmp_path, "ingest", str(src), "--scales", "0.5,0.1").exit_code == 2
     assert run(tmp_path, "ingest", str(src), "--threshold", "abc").exit_code == 2
     assert run(tmp_path, "ingest", str(src), "--c-depth", "0").exit_code == 2  # SearchOptions refuses it
+    for formats in ("gif", "webp,jpeg", "webp,,bmp"):
+        result = run(tmp_path, "ingest", str(src), "--formats", formats)
+        assert result.exit_code == 2 and "--formats" in result.output, formats
+    assert run(tmp_path, "migrate", "--formats", "gif").exit_code == 2
     assert not (tmp_path / "store").exists()
+
+
+@pytest.mark.parametrize("text", ["gif", "jpeg", "webp,png"])
+def test_unknown_upload_formats_are_a_settings_error(text):
+    from pjstore.server.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="PJSTORE_FORMATS"):
+        ServerSettings.from_env({"PJSTORE_FORMATS": text})
+    assert ServerSettings.from_env({"PJSTORE_FORMATS": " WebP , avif,webp"}).formats == ("webp", "avif")
 
 
 def test_search_options_reach_ingest(tmp_path, kinds, monkeypatch):
