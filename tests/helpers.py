@@ -285,14 +285,18 @@ def assert_error(response, status: int, error: str) -> None:
     assert "Traceback" not in response.text
 
 
-def wide_icc() -> bytes:
+def wide_icc(linear: bool = False) -> bytes:
     """An RGB profile that is not sRGB: sRGB's with its red and blue primaries swapped (and its
-    name changed), so a conversion to sRGB visibly swaps the channels."""
+    name changed), so a conversion to sRGB visibly swaps the channels. `linear`: its tone curve
+    made linear too (gamma 1), so the conversion is no longer a mere permutation of the channels."""
     icc = bytearray(srgb_icc())
     count = int.from_bytes(icc[128:132], "big")
     tags = {bytes(icc[132 + 12 * i:136 + 12 * i]): 132 + 12 * i for i in range(count)}
     r, b = tags[b"rXYZ"] + 4, tags[b"bXYZ"] + 4
     icc[r:r + 8], icc[b:b + 8] = icc[b:b + 8], icc[r:r + 8]
+    if linear:  # the TRCs share one 'para' curve: function type 0, gamma 1.0 (s15Fixed16)
+        trc = int.from_bytes(icc[tags[b"rTRC"] + 4:tags[b"rTRC"] + 8], "big")
+        icc[trc + 8:trc + 16] = b"\x00\x00\x00\x00\x00\x01\x00\x00"
     name = "sRGB".encode("utf-16-be")
     at = icc.index(name)
     icc[at:at + len(name)] = "swap".encode("utf-16-be")

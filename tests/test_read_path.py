@@ -11,10 +11,11 @@ from PIL import Image, ImageOps
 from pjstore import samples
 from pjstore.errors import InvalidRequest, NotFound
 from pjstore.ingest import IngestOptions, ingest, prepare
-from pjstore.read_path.pipeline import make_rendition, render
+from pjstore.read_path.colour import to_served
+from pjstore.read_path.pipeline import make_rendition, pixels, render
 from pjstore.rendition.recipe import Recipe
 
-from helpers import served_psnr
+from helpers import crop, encode, served_psnr, wide_icc
 
 # Every kind of upload served at every scale, upright, as baseline from its prefix: test_edge_cases.py.
 
@@ -49,6 +50,21 @@ def test_other_profiles_are_converted_to_srgb_or_kept_by_option(store, kinds):
         icc = Image.open(io.BytesIO(source)).info["icc_profile"]
         assert Image.open(io.BytesIO(data)).info.get("icc_profile") == icc
         assert len(icc) * 2 <= len(data)
+
+
+def test_new_recipes_convert_after_the_resize_and_old_ones_before(kinds):
+    """A record made with colour "convert" is served as verified (transform, then resize); new
+    recipes transform the resized pixels only."""
+    source = encode(crop("coffee", 200, 120), 90, "4:4:4", icc_profile=wide_icc(linear=True))
+    p = prepare(source)
+    assert {e.recipe.colour for e in p.record.offsets.entries} == {"convert_resized"}
+    decoded = Image.open(io.BytesIO(source))
+    size = (decoded.width // 4, decoded.height // 4)
+    late, _ = pixels(decoded, Recipe(colour="convert_resized"), size)
+    early, _ = pixels(decoded, Recipe(colour="convert"), size)
+    assert np.array_equal(np.asarray(late), np.asarray(to_served(decoded.resize(size, Image.LANCZOS), "convert")[0]))
+    assert np.array_equal(np.asarray(early), np.asarray(to_served(decoded, "convert")[0].resize(size, Image.LANCZOS)))
+    assert not np.array_equal(np.asarray(late), np.asarray(early))
 
 
 def test_cmyk_is_served_as_rgb_with_its_colours(store, kinds):

@@ -2,8 +2,9 @@
 
 Renditions carry no profile unless the recipe keeps one: a source without a profile, or with one
 equivalent to sRGB, is served as decoded; any other profile is converted to sRGB (recipe colour
-"convert", imgproxy's default) or, behind an ingest option, kept ("keep"). The reference a recipe is
-verified against goes through this same function, so both are compared in the served colour space.
+"convert_resized", after the resize, or "convert", before it; imgproxy's default) or, behind an
+ingest option, kept ("keep"). The reference a recipe is verified against goes through this same
+function (converted before any resize, the ideal), so both are compared in the served colour space.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import io
 
 from PIL import Image
 
+CONVERT = "convert_resized"  # the conversion new recipes use (see pjstore.rendition.recipe.COLOURS)
+CONVERTS = ("convert", CONVERT)
 
 def srgb_equivalent(icc: bytes | None) -> bool:
     """Whether serving decoded pixels without `icc` shows the colours it describes (closely enough)."""
@@ -34,13 +37,13 @@ def default_colour(icc: bytes | None, keep_profile: bool = False) -> str:
         return "none"
     # Only an RGB profile still describes the RGB samples served (a CMYK one would not).
     assert icc is not None  # no profile is sRGB-equivalent
-    return "keep" if keep_profile and icc[16:20] == b"RGB " else "convert"
+    return "keep" if keep_profile and icc[16:20] == b"RGB " else CONVERT
 
 
 def to_served(image: Image.Image, colour: str) -> tuple[Image.Image, bytes | None]:
     """`image` in RGB or L as `colour` says, and the profile to attach to the rendition (or None)."""
     icc = image.info.get("icc_profile") or None
-    if colour == "convert" and icc and not srgb_equivalent(icc):
+    if colour in CONVERTS and icc and not srgb_equivalent(icc):
         try:
             from PIL import ImageCms
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 from pjstore import ids
 from pjstore.read_path import select
-from pjstore.read_path.colour import to_served
+from pjstore.read_path.colour import CONVERT, to_served
 from pjstore.read_path.decode import decode
 from pjstore.read_path.encode import encode
 from pjstore.read_path.orient import orient
@@ -70,9 +70,14 @@ def decoded(jpeg: bytes, recipe: Recipe, size: tuple[int, int]) -> Image.Image:
 
 def pixels(image: Image.Image, recipe: Recipe, size: tuple[int, int],
            orientation: int = 1) -> tuple[Image.Image, bytes | None]:
-    """Steps 4-6 on a decoded image: colour, resize, orient; and the profile to attach, if any."""
-    image, icc = to_served(image, recipe.colour)
-    return orient(resize(image, size, recipe.reducing_gap), orientation), icc
+    """Steps 4-6 on a decoded image: colour, resize, orient (colour after the resize where the
+    recipe says so); and the profile to attach, if any."""
+    if recipe.colour == CONVERT:
+        image, icc = to_served(resize(image, size, recipe.reducing_gap), recipe.colour)
+    else:
+        image, icc = to_served(image, recipe.colour)
+        image = resize(image, size, recipe.reducing_gap)
+    return orient(image, orientation), icc
 
 
 def encode_pixels(image: Image.Image, recipe: Recipe, icc: bytes | None, encoding: Encoding | None = None) -> bytes:

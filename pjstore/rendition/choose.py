@@ -25,6 +25,7 @@ from pjstore.offset_map import OffsetMap, ScaleOffset, rounded
 from pjstore.quality.contract import EOI, Reference, decode_rgb
 from pjstore.quality.metrics import METRICS
 from pjstore.read_path import pipeline
+from pjstore.read_path.colour import CONVERT
 from pjstore.read_path.orient import orient
 from pjstore.rendition.formats import (
     AVAILABLE,
@@ -60,19 +61,34 @@ class Encoded:
     score: float
 
 
+class _Hopeless(Exception):
+    """Raised inside lowest_quality's search when no higher quality is wanted."""
+
+
 def lowest_quality(at: Callable[[int], T], meets: Callable[[T], bool],
-                   guess: int | None = None) -> tuple[int, T] | None:
+                   guess: int | None = None, hopeless: Callable[[T], bool] | None = None) -> tuple[int, T] | None:
     """The lowest quality in 1..100 whose encoding meets the target, assuming the score rises with
     quality (libjpeg's scaled tables, up to rounding); None when even 100 misses. With a `guess`
     (say, the answer for a neighbouring prefix) it gallops from there before bisecting, which
-    takes a few encodes instead of seven when the guess is close."""
+    takes a few encodes instead of seven when the guess is close. `hopeless(e)` of an encoding
+    that misses says no higher quality is wanted either (say, it is already over a byte budget,
+    and bytes rise with quality): the search stops there with None."""
     tried: dict[int, T] = {}
 
     def get(q: int) -> T:
         if q not in tried:
             tried[q] = at(q)
+            if hopeless is not None and not meets(tried[q]) and hopeless(tried[q]):
+                raise _Hopeless
         return tried[q]
 
+    try:
+        return _lowest(get, meets, guess)
+    except _Hopeless:
+        return None
+
+
+def _lowest(get: Callable[[int], T], meets: Callable[[T], bool], guess: int | None) -> tuple[int, T] | None:
     lo, hi = 1, 100  # invariant: `hi` meets, everything below `lo` misses
     if guess is not None and 1 <= guess <= 100:
         step = 1
@@ -99,11 +115,17 @@ def lowest_quality(at: Callable[[int], T], meets: Callable[[T], bool],
     return hi, get(hi)
 
 
-def grader(reference: Reference, size: tuple[int, int], orientation: int) -> Callable[[bytes], float]:
-    """The contract score of a served JPEG: decoded, against the reference at `size`, made upright."""
+def pixel_grader(reference: Reference, size: tuple[int, int], orientation: int) -> Callable[[Image.Image], float]:
+    """The contract score of served pixels (RGB or L), against the reference at `size`, made upright."""
     want = np.asarray(orient(Image.fromarray(reference.at(size)), orientation))
     metric = METRICS[reference.target.metric]
-    return lambda data: metric(want, np.asarray(decode_rgb(data)))
+    return lambda image: metric(want, np.asarray(image.convert("RGB")))
+
+
+def grader(reference: Reference, size: tuple[int, int], orientation: int) -> Callable[[bytes], float]:
+    """The contract score of a served JPEG: decoded, against the reference at `size`, made upright."""
+    grade = pixel_grader(reference, size, orientation)
+    return lambda data: grade(decode_rgb(data))
 
 
 class ScaleSearch:
@@ -114,15 +136,21 @@ class ScaleSearch:
         self.orientation, self.colour = look.orientation, look.colour
         self.subsamplings = SEARCHED_SUBSAMPLINGS[-1:] if look.grey else SEARCHED_SUBSAMPLINGS
         self.grade = grader(reference, size, look.orientation)
+        self.grade_pixels = pixel_grader(reference, size, look.orientation)
         self.guesses: dict[tuple[int, str], int] = {}  # the last answer per decode and chroma
 
-    def best_at(self, prefix: bytes, drafts: tuple[int, ...]) -> tuple[Recipe, Encoded] | None:
-        """The recipe serving the fewest bytes from `prefix` while meeting the threshold."""
+    def best_at(self, prefix: bytes, drafts: tuple[int, ...],
+                budget: float = float("inf")) -> tuple[Recipe, Encoded] | None:
+        """The recipe serving the fewest bytes from `prefix` while meeting the threshold, if one
+        serves at most `budget` bytes. A decode whose pixels miss the threshold before any encoding
+        is not encoded (the encoder's loss only adds to theirs): that is most prefixes of a walk."""
         found: list[tuple[Recipe, Encoded]] = []
         for draft in drafts:
             base = Recipe(draft=draft, colour=self.colour)
             image = pipeline.decoded(prefix, base, self.size)
             served, icc = pipeline.pixels(image, base, self.size, self.orientation)
+            if self.grade_pixels(served) < self.threshold:
+                continue
             for subsampling in self.subsamplings:
                 # Bound now: the search runs within this iteration, but the names would move on.
                 def at(q: int, subsampling: str = subsampling, draft: int = draft, served: Image.Image = served,
@@ -132,7 +160,7 @@ class ScaleSearch:
                     return Encoded(data, self.grade(data))
 
                 lowest = lowest_quality(at, lambda e: e.score >= self.threshold,
-                                        self.guesses.get((draft, subsampling)))
+                                        self.guesses.get((draft, subsampling)), lambda e: len(e.data) > budget)
                 if lowest is not None:
                     q, encoded = lowest
                     self.guesses[(draft, subsampling)] = q
@@ -185,7 +213,10 @@ def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scal
             if len(found) == len(starts):
                 break
             continue
-        best = search.best_at(stored if index == last else bytes(stored[:scan_ends[index]]) + EOI, drafts)
+        # The whole file serves the floor (within every policy); elsewhere only what fits the
+        # largest pending policy's budget is worth finding.
+        budget = max(pending) * floor_bytes
+        best = floor if index == last else search.best_at(bytes(stored[:scan_ends[index]]) + EOI, drafts, budget)
         if best is None:
             continue
         recipe, encoded = best
@@ -261,8 +292,8 @@ def served_offsets(stored: bytes, scan_ends: tuple[int, ...], references: Callab
         chosen = choose(stored, scan_ends, references(look.colour), scale, threshold, look, begin)
         dwarfed = {k: begin[k] for k, c in chosen.items() if look.colour == "keep" and 2 * icc_bytes > c.served_bytes}
         if dwarfed:
-            chosen |= choose(stored, scan_ends, references("convert"), scale, threshold,
-                             replace(look, colour="convert"), dwarfed)
+            chosen |= choose(stored, scan_ends, references(CONVERT), scale, threshold,
+                             replace(look, colour=CONVERT), dwarfed)
         w, h = references(look.colour).size(scale)
         encoded: dict[tuple[int, Recipe], tuple[FormatRendition, ...]] = {}  # policies often agree
         for k, c in chosen.items():

@@ -11,9 +11,11 @@ from dataclasses import asdict, dataclass
 DRAFTS = (1, 2, 4, 8)  # libjpeg's DCT-domain scale denominators (1: full decode)
 SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
 # none: pixels as decoded, no profile (the source has none, or one equivalent to sRGB);
-# convert: ICC transform from the source's profile to sRGB, no profile attached;
+# convert: ICC transform from the source's profile to sRGB of the decoded image, then the resize;
+# convert_resized: the same transform of the resized image (what ingest chooses now: the transform
+#   runs on the served pixels only, up to 100x fewer at 10%; records made with "convert" keep it);
 # keep: pixels as decoded, the source's profile attached.
-COLOURS = ("none", "convert", "keep")
+COLOURS = ("none", "convert", "convert_resized", "keep")
 
 
 @dataclass(frozen=True)
