@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pjstore.rendition.choose import lowest_quality
+from pjstore.rendition.choose import Encoded, lowest_quality, preferred
 from pjstore.rendition.recipe import Recipe, draft_for
 
 
@@ -45,3 +45,10 @@ def test_draft_never_decodes_below_the_size():
     assert draft_for((4000, 3000), (400, 300), oversample=1) == 8
     assert draft_for((100, 10), (60, 6)) == 1
     assert draft_for((7, 5), (1, 1)) == 4  # 1/4 decodes to 2x2; 1/8 to 1x1, below 2x the size
+
+
+def test_a_coarser_decode_is_preferred_only_within_five_percent_and_the_budget():
+    found = [(Recipe(draft=d), Encoded(b"x" * n, 33.0)) for d, n in [(1, 1000), (2, 1040), (4, 1100)]]
+    assert preferred(found, 2000)[0].draft == 2  # 4% more bytes: faster; 10% more: not
+    assert preferred(found, 1020)[0].draft == 1  # the budget comes first
+    assert preferred(found, 999) is None

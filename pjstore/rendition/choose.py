@@ -7,9 +7,10 @@ the floor. Then scan-complete prefixes are tried in offset order from a start; a
 decode and (where the size allows) DCT-scaled ones, each at the lowest quality meeting the
 threshold for 4:4:4 and 4:2:0 chroma (bisection, or a gallop from the previous prefix's answer;
 every step a real encode and decode). The first prefix with a recipe inside the policy wins
-(fewest stored bytes read), and among its recipes the one serving the fewest bytes. The whole
-file always qualifies (it serves the floor). One walk answers several policies at once (the eval's
-frontier), since which recipe serves the fewest bytes at a prefix does not depend on k.
+(fewest stored bytes read), and among its recipes inside the policy the coarsest decode serving
+within 5% of the fewest bytes (renders faster). The whole file always qualifies (it serves the
+floor). One walk answers several policies at once (the eval's frontier), since the recipes found
+at a prefix do not depend on k.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from pjstore.rendition.formats import encode as encode_as
 from pjstore.rendition.recipe import Recipe, draft_for
 
 DEFAULT_EGRESS = 1.25
+FASTER_WITHIN = 1.05  # a coarser decode is preferred while serving at most 5% more bytes
 T = TypeVar("T")
 SEARCHED_SUBSAMPLINGS = ("4:4:4", "4:2:0")
 
@@ -139,11 +141,11 @@ class ScaleSearch:
         self.grade_pixels = pixel_grader(reference, size, look.orientation)
         self.guesses: dict[tuple[int, str], int] = {}  # the last answer per decode and chroma
 
-    def best_at(self, prefix: bytes, drafts: tuple[int, ...],
-                budget: float = float("inf")) -> tuple[Recipe, Encoded] | None:
-        """The recipe serving the fewest bytes from `prefix` while meeting the threshold, if one
-        serves at most `budget` bytes. A decode whose pixels miss the threshold before any encoding
-        is not encoded (the encoder's loss only adds to theirs): that is most prefixes of a walk."""
+    def recipes_at(self, prefix: bytes, drafts: tuple[int, ...],
+                   budget: float = float("inf")) -> list[tuple[Recipe, Encoded]]:
+        """Per decode of `drafts` and chroma, the lowest quality meeting the threshold from `prefix`,
+        where it serves at most `budget` bytes. A decode whose pixels miss the threshold before any
+        encoding is not encoded (the encoder's loss only adds to theirs): most prefixes of a walk."""
         found: list[tuple[Recipe, Encoded]] = []
         for draft in drafts:
             base = Recipe(draft=draft, colour=self.colour)
@@ -166,7 +168,7 @@ class ScaleSearch:
                     self.guesses[(draft, subsampling)] = q
                     found.append((Recipe(draft=draft, quality=q, subsampling=subsampling, colour=self.colour),
                                   encoded))
-        return min(found, key=lambda f: len(f[1].data)) if found else None
+        return found
 
     def best_effort(self, whole: bytes) -> tuple[Recipe, Encoded]:
         """When no quality meets the threshold: the best-scoring quality-100 rendition of the whole file."""
@@ -176,6 +178,17 @@ class ScaleSearch:
             data, _ = pipeline.make_rendition(whole, recipe, self.size, self.orientation)
             options.append((recipe, Encoded(data, self.grade(data))))
         return max(options, key=lambda o: o[1].score)
+
+
+def preferred(found: list[tuple[Recipe, Encoded]], budget: float) -> tuple[Recipe, Encoded] | None:
+    """Among recipes serving at most `budget` bytes, the coarsest decode within FASTER_WITHIN of
+    the fewest bytes: a DCT-scaled decode skips most of the IDCT and the resize, the bulk of a
+    render at upload sizes. None when none fits."""
+    fits = [f for f in found if len(f[1].data) <= budget]
+    if not fits:
+        return None
+    fewest = min(len(e.data) for _, e in fits)
+    return min(fits, key=lambda f: (len(f[1].data) > FASTER_WITHIN * fewest, -f[0].draft, len(f[1].data)))
 
 
 @dataclass(frozen=True)
@@ -190,14 +203,15 @@ class Look:
 def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scale: float, threshold: float,
            look: Look, starts: dict[float, int]) -> dict[float, Choice]:
     """The recipe for `scale` (1.0: the whole file at full size) under each egress policy k of
-    `starts`, searching prefixes from its start index. One walk serves every k: at each prefix the
-    recipe serving the fewest bytes does not depend on k, only whether it is within k * floor."""
+    `starts`, searching prefixes from its start index. One walk serves every k: the recipes found
+    at a prefix do not depend on k, only which of them are within k * floor."""
     if min(starts) < 1:
         raise ValueError(f"the egress policy allows at least the floor (k >= 1), not {min(starts)}")
     size = reference.size(scale)
     search = ScaleSearch(reference, size, threshold, look)
     last = len(scan_ends) - 1
-    floor = search.best_at(stored, (1,))
+    whole = search.recipes_at(stored, (1,))
+    floor = min(whole, key=lambda f: len(f[1].data)) if whole else None  # the smallest, by definition
     if floor is None:
         recipe, encoded = search.best_effort(stored)
         return {k: Choice(last, recipe, encoded.score, len(encoded.data), len(encoded.data)) for k in starts}
@@ -216,12 +230,11 @@ def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scal
         # The whole file serves the floor (within every policy); elsewhere only what fits the
         # largest pending policy's budget is worth finding.
         budget = max(pending) * floor_bytes
-        best = floor if index == last else search.best_at(bytes(stored[:scan_ends[index]]) + EOI, drafts, budget)
-        if best is None:
-            continue
-        recipe, encoded = best
+        at = [floor] if index == last else search.recipes_at(bytes(stored[:scan_ends[index]]) + EOI, drafts, budget)
         for k in pending:
-            if len(encoded.data) <= k * floor_bytes:  # the whole file always is: it serves the floor
+            best = preferred(at, k * floor_bytes)  # the whole file always has one: the floor
+            if best is not None:
+                recipe, encoded = best
                 found[k] = Choice(index, recipe, encoded.score, len(encoded.data), floor_bytes)
     return found
 
