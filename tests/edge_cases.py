@@ -21,7 +21,7 @@ from PIL import Image
 from pjstore.errors import CorruptJpeg, EmptyInput, NotAJpeg, PjstoreError, TooLarge, TruncatedJpeg, UnsupportedJpeg
 from pjstore.samples import encode
 
-from helpers import crop, exif_orientation, jpegtran, srgb_icc
+from helpers import crop, exif_orientation, jpegtran, srgb_icc, wide_icc
 
 SECRET = b"pjstore-must-drop-this"  # in every metadata item that must not be stored or served
 UPRIGHT = ("chelsea", 160, 120)  # the picture every orientation case shows once turned upright
@@ -341,6 +341,9 @@ CASES: dict[str, Case] = {
     "five_hundred_comments": Case(None, lambda: after_soi(base(), *[segment(0xFE, SECRET)] * 500)),
     "icc_srgb": Case("icc_srgb", lambda: encode(photo(), 85, icc_profile=srgb_icc())),
     "icc_in_three_segments": Case(None, lambda: encode(photo(), 85, icc_profile=big_icc())),
+    # Not sRGB, and converting it does not commute with resizing: renditions convert after the
+    # resize, the floor (a static copy) before it.
+    "icc_linear_not_srgb": Case(None, lambda: encode(photo(), 90, "4:4:4", icc_profile=wide_icc(linear=True))),
     # refused
     "empty": Case("empty", lambda: b"", EmptyInput),
     "png": Case("png_named_jpg", lambda: other_format("PNG"), NotAJpeg),

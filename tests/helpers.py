@@ -75,6 +75,8 @@ KINDS = {
     "oriented_6": lambda: encode(crop("chelsea", 240, 160), 85, "4:2:0", exif=exif_orientation(6)),
     "icc": lambda: encode(crop("coffee", 200, 120), 85, "4:2:0", icc_profile=srgb_icc()),
     "wide_icc": lambda: encode(crop("coffee", 200, 120), 90, "4:4:4", icc_profile=wide_icc()),
+    # A profile whose conversion to sRGB does not commute with resizing (the order is visible).
+    "linear_icc": lambda: encode(crop("coffee", 200, 120), 90, "4:4:4", icc_profile=wide_icc(linear=True)),
     "oriented_8_odd": lambda: encode(crop("astronaut", 203, 117), 90, "4:2:0", exif=exif_orientation(8)),
 }
 

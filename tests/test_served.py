@@ -29,7 +29,7 @@ from helpers import floor_bytes, served_psnr
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "store_v1"
-SERVED_KINDS = ["420_q75", "444_q95", "gray", "cmyk", "wide_icc", "oriented_6", "oriented_8_odd",
+SERVED_KINDS = ["420_q75", "444_q95", "gray", "cmyk", "wide_icc", "linear_icc", "oriented_6", "oriented_8_odd",
                 "tiny_7x5", "extreme_1000x3"]
 
 

@@ -210,7 +210,11 @@ def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scal
     size = reference.size(scale)
     search = ScaleSearch(reference, size, threshold, look)
     last = len(scan_ends) - 1
-    whole = search.recipes_at(stored, (1,))
+    # The floor is made the ideal way, as a static copy would be: colour converted before the resize.
+    ideal = search if look.colour != CONVERT else ScaleSearch(reference, size, threshold,
+                                                              replace(look, colour="convert"))
+    whole = ideal.recipes_at(stored, (1,))
+    search.guesses.update(ideal.guesses)
     floor = min(whole, key=lambda f: len(f[1].data)) if whole else None  # the smallest, by definition
     if floor is None:
         recipe, encoded = search.best_effort(stored)
