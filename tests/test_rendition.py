@@ -18,16 +18,6 @@ def test_lowest_quality_finds_the_first_passing_quality(first, guess):
     assert len(calls) <= 16, "bisection or a gallop, never a scan"
 
 
-@given(st.integers(1, 101), st.integers(1, 100), st.one_of(st.none(), st.integers(1, 100)))
-def test_a_byte_budget_stops_the_search_only_where_no_quality_fits(first, over, guess):
-    """Bytes rise with quality: a miss already over the budget means nothing higher fits either."""
-    found = lowest_quality(lambda q: q, lambda q: q >= first, guess, hopeless=lambda q: q >= over)
-    if first <= 100 and first < over:  # every miss is under the budget: the search runs to the end
-        assert found is not None and found[0] == first
-    else:  # stopped, or found the first passing quality anyway (its bytes are the caller's to check)
-        assert found is None or found[0] == first
-
-
 @pytest.mark.parametrize("bad", [dict(draft=3), dict(quality=0), dict(quality=101), dict(subsampling="4:1:1"),
                                  dict(colour="cmyk"), dict(reducing_gap=0.5), dict(quality=85.0)])
 def test_recipes_validate_themselves(bad):

@@ -63,34 +63,19 @@ class Encoded:
     score: float
 
 
-class _Hopeless(Exception):
-    """Raised inside lowest_quality's search when no higher quality is wanted."""
-
-
 def lowest_quality(at: Callable[[int], T], meets: Callable[[T], bool],
-                   guess: int | None = None, hopeless: Callable[[T], bool] | None = None) -> tuple[int, T] | None:
+                   guess: int | None = None) -> tuple[int, T] | None:
     """The lowest quality in 1..100 whose encoding meets the target, assuming the score rises with
     quality (libjpeg's scaled tables, up to rounding); None when even 100 misses. With a `guess`
     (say, the answer for a neighbouring prefix) it gallops from there before bisecting, which
-    takes a few encodes instead of seven when the guess is close. `hopeless(e)` of an encoding
-    that misses says no higher quality is wanted either (say, it is already over a byte budget,
-    and bytes rise with quality): the search stops there with None."""
+    takes a few encodes instead of seven when the guess is close."""
     tried: dict[int, T] = {}
 
     def get(q: int) -> T:
         if q not in tried:
             tried[q] = at(q)
-            if hopeless is not None and not meets(tried[q]) and hopeless(tried[q]):
-                raise _Hopeless
         return tried[q]
 
-    try:
-        return _lowest(get, meets, guess)
-    except _Hopeless:
-        return None
-
-
-def _lowest(get: Callable[[int], T], meets: Callable[[T], bool], guess: int | None) -> tuple[int, T] | None:
     lo, hi = 1, 100  # invariant: `hi` meets, everything below `lo` misses
     if guess is not None and 1 <= guess <= 100:
         step = 1
@@ -140,12 +125,13 @@ class ScaleSearch:
         self.grade = grader(reference, size, look.orientation)
         self.grade_pixels = pixel_grader(reference, size, look.orientation)
         self.guesses: dict[tuple[int, str], int] = {}  # the last answer per decode and chroma
+        self.over_budget: dict[tuple[int, str], int] = {}  # the last lowest quality over the budget
 
     def recipes_at(self, prefix: bytes, drafts: tuple[int, ...],
                    budget: float = float("inf")) -> list[tuple[Recipe, Encoded]]:
         """Per decode of `drafts` and chroma, the lowest quality meeting the threshold from `prefix`,
         where it serves at most `budget` bytes. A decode whose pixels miss the threshold before any
-        encoding is not encoded (the encoder's loss only adds to theirs): most prefixes of a walk."""
+        encoding is not encoded (the encoder's loss only adds to theirs)."""
         found: list[tuple[Recipe, Encoded]] = []
         for draft in drafts:
             base = Recipe(draft=draft, colour=self.colour)
@@ -154,15 +140,38 @@ class ScaleSearch:
             if self.grade_pixels(served) < self.threshold:
                 continue
             for subsampling in self.subsamplings:
-                # Bound now: the search runs within this iteration, but the names would move on.
-                def at(q: int, subsampling: str = subsampling, draft: int = draft, served: Image.Image = served,
-                       icc: bytes | None = icc) -> Encoded:
-                    recipe = Recipe(draft=draft, quality=q, subsampling=subsampling, colour=self.colour)
-                    data = pipeline.encode_pixels(served, recipe, icc)
-                    return Encoded(data, self.grade(data))
+                key = (draft, subsampling)
+                encodes: dict[int, bytes] = {}
+                scored: dict[int, Encoded] = {}
 
-                lowest = lowest_quality(at, lambda e: e.score >= self.threshold,
-                                        self.guesses.get((draft, subsampling)), lambda e: len(e.data) > budget)
+                # Bound now: the search runs within this iteration, but the names would move on.
+                def encode(q: int, subsampling: str = subsampling, draft: int = draft, served: Image.Image = served,
+                           icc: bytes | None = icc, encodes: dict[int, bytes] = encodes) -> bytes:
+                    if q not in encodes:
+                        recipe = Recipe(draft=draft, quality=q, subsampling=subsampling, colour=self.colour)
+                        encodes[q] = pipeline.encode_pixels(served, recipe, icc)
+                    return encodes[q]
+
+                def at(q: int, encode: Callable[[int], bytes] = encode, scored: dict[int, Encoded] = scored) -> Encoded:
+                    if q not in scored:
+                        scored[q] = Encoded(encode(q), self.grade(encode(q)))
+                    return scored[q]
+
+                guess = self.guesses.get(key)
+                if budget < float("inf"):
+                    # The highest quality within the budget (bytes rise with quality), found by encodes
+                    # alone (no decode, no grade) from the neighbouring prefix's: where even it misses
+                    # the threshold, nothing fits, and most prefixes of a walk are settled so.
+                    def size(q: int, encode: Callable[[int], bytes] = encode) -> int:
+                        return len(encode(q))
+
+                    over = lowest_quality(size, lambda n: n > budget, self.over_budget.get(key))
+                    top = 100 if over is None else over[0] - 1
+                    self.over_budget[key] = top + 1
+                    if top < 1 or at(top).score < self.threshold:
+                        continue
+                    guess = min(guess or top, top)
+                lowest = lowest_quality(at, lambda e: e.score >= self.threshold, guess)
                 if lowest is not None:
                     q, encoded = lowest
                     self.guesses[(draft, subsampling)] = q
