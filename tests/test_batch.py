@@ -25,8 +25,9 @@ from helpers import cli, cli_env, contents, ingest_json, tally, write_corpus
 OPTIONS = IngestOptions()
 N_STOPPED = 160  # files in the batches stopped midway: enough that one worker takes a while
 # What stopping tests is the batch loop and atomic puts, whatever the plan: the default progression
-# prepares ~10x faster than the search, so these batches cost seconds, not half a minute.
-STOPPED_SCHEME = ("--scheme", "progressive")
+# under the prefix contract (no recipe search) prepares ~10x faster than the defaults, so these
+# batches cost seconds, not half a minute.
+STOPPED_SCHEME = ("--scheme", "progressive", "--contract", "prefix")
 
 
 def assert_valid(store) -> None:
