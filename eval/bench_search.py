@@ -1,7 +1,7 @@
 """Benchmark of the tuned scan search against the progressive, static and mozjpeg schemes.
 
     python eval/bench_search.py /work/shared/corpus/photos /work/shared/corpus/hires \
-        [--every 4] [--variant name:key=value,...] [--csv eval/out/bench_search.csv]
+        [--every 4] [--variant name:key=value,...] [--csv eval/out/bench_search.csv] [--contract served]
 
 Every image goes through every scheme in ONE run, each write in a fresh forked process, so its
 CPU time (its own and jpegtran's) and peak RSS are that upload's alone:
@@ -11,9 +11,12 @@ CPU time (its own and jpegtran's) and peak RSS are that upload's alone:
   progressive `prepare`, scheme progressive (libjpeg's default progression), the reference;
   mozjpeg     mozjpeg-lossless-optimization's `optimize` (its progressive scans, chosen for size
               alone); its offsets measured afterwards under the same contract, by real decode
-              (the write CPU counts `optimize` only);
+              (the write CPU counts `optimize` only; under `--contract served` its served rows are
+              found by the same recipe search as ingest's, not timed);
   static      source + a pre-resized baseline JPEG per scale at the lowest Pillow quality that
               meets the threshold (what the static scheme stores and reads; not timed).
+`--contract` (default prefix, what the search is tuned on) is the contract every scheme is held to;
+`served` measures everything a default upload costs, recipe search included.
 Each corpus is split in two halves by the SHA-256 of the file name (`half`): defaults are chosen
 on "tune" and must hold on "test". Printed per corpus and half, as totals over the images:
 stored / source, read / source per scale and its ratio to progressive, write CPU per image and
@@ -42,11 +45,14 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pjstore import corpus  # noqa: E402
+from pjstore.encoder import metadata  # noqa: E402
 from pjstore.encoder.structure import parse  # noqa: E402
 from pjstore.evaluation.static_copies import icc_profile, make_copies  # noqa: E402
-from pjstore.ingest import IngestOptions, prepare  # noqa: E402
+from pjstore.ingest import IngestOptions, prepare, served  # noqa: E402
 from pjstore.offset_map import measure  # noqa: E402
 from pjstore.quality.contract import QualityTarget, Reference  # noqa: E402
+from pjstore.record import CONTRACTS  # noqa: E402
+from pjstore.rendition.choose import DEFAULT_EGRESS  # noqa: E402
 from pjstore.scan_search.options import SearchOptions  # noqa: E402
 
 HALVES = ("tune", "test")
@@ -81,17 +87,22 @@ def _cpu() -> float:
 
 def _write(job: tuple) -> dict:
     """One scheme's write of one image, in a fresh process: sizes, reads, CPU, peak RSS."""
-    scheme, src, target, search = job
+    scheme, src, target, search, contract = job
     start = _cpu()
     if scheme == "mozjpeg":
         import mozjpeg_lossless_optimization
 
         blob = mozjpeg_lossless_optimization.optimize(src)
         cpu = _cpu() - start
-        offsets = measure(blob, parse(blob).scan_ends, Reference.from_source(src, target))
+        structure = parse(blob)
+        offsets = measure(blob, structure.scan_ends, Reference.from_source(src, target))
+        if contract == "served":
+            kept = metadata.extract(blob, structure)
+            offsets = served(blob, offsets, target, kept, structure.color_space == "GRAY", IngestOptions())[
+                DEFAULT_EGRESS]
         stored, plan = len(blob), "mozjpeg"
     else:
-        record = prepare(src, IngestOptions(scheme, target, search=search, contract="prefix")).record
+        record = prepare(src, IngestOptions(scheme, target, search=search, contract=contract)).record
         cpu = _cpu() - start
         offsets, stored, plan = record.offsets, record.stored_bytes, record.scheme
     row = {"stored": stored, "plan": plan, "cpu": cpu,
@@ -153,6 +164,7 @@ def main() -> None:
     ap.add_argument("--no-static", action="store_true", help="skip the static scheme")
     ap.add_argument("--no-mozjpeg", action="store_true", help="skip mozjpeg")
     ap.add_argument("--csv", type=Path, default=Path("eval/out/bench_search.csv"))
+    ap.add_argument("--contract", choices=CONTRACTS, default="prefix")
     args = ap.parse_args()
 
     variants = [parse_variant(v) for v in args.variant] or [("custom", SearchOptions())]
@@ -172,12 +184,12 @@ def main() -> None:
             jobs += [(name, "custom", opts) for name, opts in variants]
             jobs += [("mozjpeg", "mozjpeg", SearchOptions())] * (not args.no_mozjpeg)
             for name, scheme, opts in jobs:
-                rows.append({"scheme": name, **meta, **in_fresh_process((scheme, src, target, opts))})
+                rows.append({"scheme": name, **meta, **in_fresh_process((scheme, src, target, opts, args.contract))})
             if not args.no_static:
                 rows.append({"scheme": "static", **meta, **_static(src, target)})
             print(f"  {root.name} {n}/{len(files)}", file=sys.stderr, flush=True)
 
-    print(f"threshold {args.threshold} dB (PSNR, prefix contract, every offset by real decode); totals "
+    print(f"threshold {args.threshold} dB (PSNR, {args.contract} contract, every offset by real decode); totals "
           f"over each half: stored / source (x progressive), read / source per scale (x progressive) "
           f"and min score, write CPU (own + jpegtran) and peak RSS per image")
     for root in args.corpus:
