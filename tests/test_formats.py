@@ -22,7 +22,7 @@ from pjstore.ingest import IngestOptions, ingest, prepare
 from pjstore.migrate import migrate
 from pjstore.offset_map import OffsetMap, ScaleOffset
 from pjstore.record import ImageRecord
-from pjstore.rendition.formats import Encoding, FormatRendition, parse_format
+from pjstore.rendition.formats import Encoding, FormatRendition, encode, parse_format
 from pjstore.server.app import create_app
 from pjstore.server.negotiate import accepted, negotiate
 from pjstore.server.settings import ServerSettings
@@ -243,7 +243,33 @@ def test_encoding_is_validated():
         Encoding("avif", 50, 11)
     with pytest.raises(ValueError):
         Encoding("avif", 50, 6, lossless=True)
-    assert Encoding.from_json(Encoding("avif", 40, 8, "4:4:4").to_json()) == Encoding("avif", 40, 8, "4:4:4")
+    with pytest.raises(ValueError):
+        Encoding("webp", 50, 4, tune="psnr")
+    with pytest.raises(ValueError):
+        Encoding("avif", 50, 6, tune="butteraugli")
+    tuned = Encoding("avif", 40, 8, "4:4:4", tune="psnr")
+    assert Encoding.from_json(tuned.to_json()) == tuned
+
+
+def test_records_written_before_tune_still_read_and_render_as_made():
+    """An Encoding stored before `tune` existed reads as libavif's default tune, and renders the
+    bytes it was verified with (no aom option given)."""
+    old = {"format": "avif", "quality": 40, "effort": 6, "subsampling": "4:2:0", "lossless": False}
+    assert Encoding.from_json(old) == Encoding("avif", 40, 6)
+    image = Image.linear_gradient("L").resize((64, 48)).convert("RGB")
+    plain = io.BytesIO()
+    image.save(plain, "AVIF", quality=40, speed=6, subsampling="4:2:0", icc_profile=b"", exif=b"")
+    assert encode(image, Encoding.from_json(old)) == plain.getvalue()
+
+
+def test_new_avif_renditions_are_tuned_for_psnr(kinds):
+    """The contract grades PSNR, so AVIF is searched with aom's tune=psnr (fewer bytes at the
+    threshold than libavif's perceptual default); every row records it and meets the threshold."""
+    p = prepare(kinds["420_q75"], IngestOptions(formats=("avif",)))
+    thresholds = (*p.record.thresholds, p.record.thresholds[-1])
+    for row, threshold in zip(p.record.offsets.entries, thresholds, strict=True):
+        avif = row.format("avif")
+        assert avif is not None and avif.encoding.tune == "psnr" and avif.score >= threshold
 
 
 def test_fsck_renders_every_format(kinds):
