@@ -13,15 +13,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from pjstore.fsck import verify
 from pjstore.ingest import IngestOptions, ingest, prepare
 from pjstore.migrate import migrate
 from pjstore.offset_map import OffsetMap, ScaleOffset
+from pjstore.quality.metrics import psnr
 from pjstore.record import ImageRecord
+from pjstore.rendition.choose import choose_encoding
 from pjstore.rendition.formats import Encoding, FormatRendition, encode, parse_format
 from pjstore.server.app import create_app
 from pjstore.server.negotiate import accepted, negotiate
@@ -247,8 +250,14 @@ def test_encoding_is_validated():
         Encoding("webp", 50, 4, tune="psnr")
     with pytest.raises(ValueError):
         Encoding("avif", 50, 6, tune="butteraugli")
+    with pytest.raises(ValueError):
+        Encoding("avif", 50, 6, passes=1)
+    with pytest.raises(ValueError):
+        Encoding("webp", 100, 4, lossless=True, passes=1)
     tuned = Encoding("avif", 40, 8, "4:4:4", tune="psnr")
     assert Encoding.from_json(tuned.to_json()) == tuned
+    fed = Encoding("webp", 97, 4, passes=1)
+    assert Encoding.from_json(fed.to_json()) == fed
 
 
 def test_records_written_before_tune_still_read_and_render_as_made():
@@ -260,6 +269,26 @@ def test_records_written_before_tune_still_read_and_render_as_made():
     plain = io.BytesIO()
     image.save(plain, "AVIF", quality=40, speed=6, subsampling="4:2:0", icc_profile=b"", exif=b"")
     assert encode(image, Encoding.from_json(old)) == plain.getvalue()
+
+
+def test_webp_error_feedback_is_tried_where_plain_webp_misses():
+    """Saturated colour edges: 4:2:0 WebP loses dB that no quality recovers; one error-feedback
+    pass recovers some. With the threshold between the two, the search keeps a lossy WebP with
+    feedback (not lossless), it meets the threshold, and encoding it again gives the same bytes."""
+    cells = np.kron(np.random.default_rng(7).random((20, 28)) < 0.5, np.ones((2, 2)))[..., None] > 0
+    image = Image.fromarray(np.where(cells, [230, 20, 40], [20, 40, 230]).astype(np.uint8))
+    image = image.filter(ImageFilter.GaussianBlur(0.7))
+    pixels = np.asarray(image)
+
+    def grade(data: bytes) -> float:
+        return psnr(pixels, np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+
+    plain, fed = (grade(encode(image, Encoding("webp", 100, 4, passes=n))) for n in (0, 1))
+    assert fed > plain + 1
+    chosen = choose_encoding(image, None, "webp", grade, (plain + fed) / 2)
+    assert chosen.encoding.passes == 1 and not chosen.encoding.lossless
+    assert chosen.score >= (plain + fed) / 2
+    assert encode(image, chosen.encoding) == encode(image, chosen.encoding)
 
 
 def test_new_avif_renditions_are_tuned_for_psnr(kinds):
