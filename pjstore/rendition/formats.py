@@ -6,10 +6,12 @@ time like the JPEG quality: real encodes of the served pixels, each decoded by P
 against the reference, the lowest quality meeting the threshold kept
 (`pjstore.rendition.choose.choose_encoding`).
 
-Encoder effort was chosen by measurement (eval/README.md, "Formats"): AVIF at libavif speed 6
+Encoder settings were chosen by measurement (eval/README.md, "Formats"): AVIF at libavif speed 6
 (Pillow's default) is 15-20% smaller than speed 8 at ~3x the CPU, so renditions up to
-`AVIF_SLOW_PIXELS` use 6 and larger ones 8, which keeps a 12 MP rendition's encode to ~2.5 s of CPU.
-WebP uses method 4 (libwebp's default): method 6 saved 2-4% for twice the CPU.
+`AVIF_SLOW_PIXELS` use 6 and larger ones 8, which keeps a 12 MP rendition's encode to ~2.5 s of CPU;
+AVIF is tuned for PSNR (the contract's metric) at 4:4:4. WebP uses method 4 (libwebp's default):
+method 6 saved 2-4% for twice the CPU; where no lossy quality meets the threshold, one
+error-feedback pass is tried before lossless (`_webp`).
 """
 
 from __future__ import annotations
