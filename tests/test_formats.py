@@ -258,6 +258,12 @@ def test_encoding_is_validated():
     assert Encoding.from_json(tuned.to_json()) == tuned
     fed = Encoding("webp", 97, 4, passes=1)
     assert Encoding.from_json(fed.to_json()) == fed
+    with pytest.raises(ValueError):
+        Encoding("webp", 90, 4, step=8)
+    with pytest.raises(ValueError):
+        Encoding("webp", 100, 4, lossless=True, step=7)
+    near = Encoding("webp", 100, 4, lossless=True, step=8)
+    assert Encoding.from_json(near.to_json()) == near
 
 
 def test_records_written_before_tune_still_read_and_render_as_made():
@@ -271,24 +277,42 @@ def test_records_written_before_tune_still_read_and_render_as_made():
     assert encode(image, Encoding.from_json(old)) == plain.getvalue()
 
 
-def test_webp_error_feedback_is_tried_where_plain_webp_misses():
-    """Saturated colour edges: 4:2:0 WebP loses dB that no quality recovers; one error-feedback
-    pass recovers some. With the threshold between the two, the search keeps a lossy WebP with
-    feedback (not lossless), it meets the threshold, and encoding it again gives the same bytes."""
+def saturated_edges() -> Image.Image:
     cells = np.kron(np.random.default_rng(7).random((20, 28)) < 0.5, np.ones((2, 2)))[..., None] > 0
     image = Image.fromarray(np.where(cells, [230, 20, 40], [20, 40, 230]).astype(np.uint8))
-    image = image.filter(ImageFilter.GaussianBlur(0.7))
+    return image.filter(ImageFilter.GaussianBlur(0.7))
+
+
+def exact_grade(image: Image.Image):
     pixels = np.asarray(image)
+    return lambda data: psnr(pixels, np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
 
-    def grade(data: bytes) -> float:
-        return psnr(pixels, np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
 
+def test_webp_error_feedback_is_tried_where_plain_webp_misses():
+    """Saturated colour edges with some noise: 4:2:0 WebP loses dB that no quality recovers; one
+    error-feedback pass recovers some. Just below what feedback reaches (where rounded lossless costs
+    more), the search keeps a lossy WebP with feedback, it meets the threshold, and encoding again
+    gives the same bytes."""
+    edges = np.asarray(saturated_edges().resize((112, 80), Image.NEAREST).filter(ImageFilter.GaussianBlur(1)), float)
+    noisy = edges + np.random.default_rng(1).normal(0, 3, edges.shape)
+    image = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+    grade = exact_grade(image)
     plain, fed = (grade(encode(image, Encoding("webp", 100, 4, passes=n))) for n in (0, 1))
     assert fed > plain + 1
-    chosen = choose_encoding(image, None, "webp", grade, (plain + fed) / 2)
-    assert chosen.encoding.passes == 1 and not chosen.encoding.lossless
-    assert chosen.score >= (plain + fed) / 2
+    chosen = choose_encoding(image, None, "webp", grade, fed - 0.5)
+    assert chosen.encoding.passes == 1 and not chosen.encoding.lossless and chosen.score >= fed - 0.5
     assert encode(image, chosen.encoding) == encode(image, chosen.encoding)
+
+
+def test_lossless_webp_of_rounded_pixels_where_no_lossy_webp_meets_the_threshold():
+    """Above what any lossy WebP reaches, the coarsest rounding whose lossless WebP meets the
+    threshold is kept: fewer bytes than exact lossless, and it decodes to >= the threshold."""
+    image, grade = saturated_edges(), exact_grade(saturated_edges())
+    threshold = grade(encode(image, Encoding("webp", 100, 4, passes=1))) + 4
+    chosen = choose_encoding(image, None, "webp", grade, threshold)
+    assert chosen.encoding.lossless and chosen.encoding.step > 1 and chosen.score >= threshold
+    assert chosen.served_bytes < len(encode(image, Encoding("webp", 100, 4, lossless=True)))
+    assert grade(encode(image, chosen.encoding)) == chosen.score
 
 
 def test_new_avif_renditions_are_tuned_for_psnr(kinds):

@@ -35,6 +35,7 @@ from pjstore.rendition.formats import (
     FIRST_GUESS,
     WEBP_METHOD,
     WEBP_PASSES,
+    WEBP_STEPS,
     Encoding,
     FormatRendition,
     avif_speed,
@@ -249,9 +250,10 @@ def choose_encoding(image: Image.Image, icc: bytes | None, fmt: str, grade: Call
                     threshold: float, guess: int | None = None) -> FormatRendition:
     """The `fmt` setting serving the fewest bytes of `image` (the served pixels) that, decoded,
     meets `threshold`; where none does, the best-scoring one there is (WebP lossless, AVIF q100).
-    Where plain WebP misses, WebP with error feedback (formats._webp) is tried before lossless; its
-    answers were at quality 96-98 on the shared photos, so its search starts there. AVIF is searched
-    at 4:4:4 only: tuned for PSNR it beat 4:2:0 at the threshold nearly everywhere."""
+    Where plain WebP misses, lossy WebP with error feedback and lossless WebP of rounded pixels (the
+    coarsest rounding meeting the threshold) are tried, the fewer bytes kept; feedback's answers
+    were at quality 96-98 on the shared photos, so its search starts there. AVIF is searched at 4:4:4
+    only: tuned for PSNR it beat 4:2:0 at the threshold nearly everywhere."""
     avif = fmt == "avif"
     effort = avif_speed(image.width * image.height) if avif else WEBP_METHOD
     base = Encoding(fmt, 100, effort, AVIF_SUBSAMPLING, tune=AVIF_TUNE) if avif else Encoding(fmt, 100, effort)
@@ -260,15 +262,25 @@ def choose_encoding(image: Image.Image, icc: bytes | None, fmt: str, grade: Call
         data = encode_as(image, enc, icc)
         return FormatRendition(enc, grade(data), len(data))
 
-    tries = [(base, guess or FIRST_GUESS[fmt])] + ([] if avif else [(replace(base, passes=WEBP_PASSES), 97)])
-    for start, first in tries:
-        def at(q: int, start: Encoding = start) -> FormatRendition:
-            return graded(replace(start, quality=q))
+    def meets(r: FormatRendition) -> bool:
+        return r.score >= threshold
 
-        lowest = lowest_quality(at, lambda r: r.score >= threshold, first)
-        if lowest is not None:
-            return lowest[1]
-    return graded(base if avif else replace(base, lossless=True))
+    def lowest(start: Encoding, first: int) -> FormatRendition | None:
+        found = lowest_quality(lambda q: graded(replace(start, quality=q)), meets, first)
+        return None if found is None else found[1]
+
+    plain = lowest(base, guess or FIRST_GUESS[fmt])
+    if plain is not None:
+        return plain
+    if avif:
+        return graded(base)
+    options = [lowest(replace(base, passes=WEBP_PASSES), 97)]
+    for step in WEBP_STEPS:  # coarsest first; bytes fall as the step grows
+        near = graded(replace(base, lossless=True, step=step))
+        if meets(near) or step == 1:
+            options.append(near)
+            break
+    return min((o for o in options if o is not None), key=lambda o: (not meets(o), o.served_bytes))
 
 
 def format_renditions(prefix: bytes, reference: Reference, size: tuple[int, int], threshold: float,
