@@ -54,7 +54,7 @@ def measure(name: str, source: bytes, time_ingest: bool) -> tuple[list[dict], di
         prepare(source, IngestOptions(formats=()))
         cost["jpeg_only"] = time.process_time() - start
     start = time.process_time()
-    prepared = prepare(source)
+    prepared = prepare(source, IngestOptions(formats=AVAILABLE))
     cost["with_formats"] = time.process_time() - start
     record, blob = prepared.record, prepared.blob
     rows = []

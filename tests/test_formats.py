@@ -13,16 +13,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from pjstore.fsck import verify
 from pjstore.ingest import IngestOptions, ingest, prepare
 from pjstore.migrate import migrate
 from pjstore.offset_map import OffsetMap, ScaleOffset
+from pjstore.quality.metrics import psnr
 from pjstore.record import ImageRecord
-from pjstore.rendition.formats import Encoding, FormatRendition, parse_format
+from pjstore.rendition.choose import choose_encoding
+from pjstore.rendition.formats import Encoding, FormatRendition, encode, parse_format
 from pjstore.server.app import create_app
 from pjstore.server.negotiate import accepted, negotiate
 from pjstore.server.settings import ServerSettings
@@ -243,7 +246,83 @@ def test_encoding_is_validated():
         Encoding("avif", 50, 11)
     with pytest.raises(ValueError):
         Encoding("avif", 50, 6, lossless=True)
-    assert Encoding.from_json(Encoding("avif", 40, 8, "4:4:4").to_json()) == Encoding("avif", 40, 8, "4:4:4")
+    with pytest.raises(ValueError):
+        Encoding("webp", 50, 4, tune="psnr")
+    with pytest.raises(ValueError):
+        Encoding("avif", 50, 6, tune="butteraugli")
+    with pytest.raises(ValueError):
+        Encoding("avif", 50, 6, passes=1)
+    with pytest.raises(ValueError):
+        Encoding("webp", 100, 4, lossless=True, passes=1)
+    tuned = Encoding("avif", 40, 8, "4:4:4", tune="psnr")
+    assert Encoding.from_json(tuned.to_json()) == tuned
+    fed = Encoding("webp", 97, 4, passes=1)
+    assert Encoding.from_json(fed.to_json()) == fed
+    with pytest.raises(ValueError):
+        Encoding("webp", 90, 4, step=8)
+    with pytest.raises(ValueError):
+        Encoding("webp", 100, 4, lossless=True, step=7)
+    near = Encoding("webp", 100, 4, lossless=True, step=8)
+    assert Encoding.from_json(near.to_json()) == near
+
+
+def test_records_written_before_tune_still_read_and_render_as_made():
+    """An Encoding stored before `tune` existed reads as libavif's default tune, and renders the
+    bytes it was verified with (no aom option given)."""
+    old = {"format": "avif", "quality": 40, "effort": 6, "subsampling": "4:2:0", "lossless": False}
+    assert Encoding.from_json(old) == Encoding("avif", 40, 6)
+    image = Image.linear_gradient("L").resize((64, 48)).convert("RGB")
+    plain = io.BytesIO()
+    image.save(plain, "AVIF", quality=40, speed=6, subsampling="4:2:0", icc_profile=b"", exif=b"")
+    assert encode(image, Encoding.from_json(old)) == plain.getvalue()
+
+
+def saturated_edges() -> Image.Image:
+    cells = np.kron(np.random.default_rng(7).random((20, 28)) < 0.5, np.ones((2, 2)))[..., None] > 0
+    image = Image.fromarray(np.where(cells, [230, 20, 40], [20, 40, 230]).astype(np.uint8))
+    return image.filter(ImageFilter.GaussianBlur(0.7))
+
+
+def exact_grade(image: Image.Image):
+    pixels = np.asarray(image)
+    return lambda data: psnr(pixels, np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+
+
+def test_webp_error_feedback_is_tried_where_plain_webp_misses():
+    """Saturated colour edges with some noise: 4:2:0 WebP loses dB that no quality recovers; one
+    error-feedback pass recovers some. Just below what feedback reaches (where rounded lossless costs
+    more), the search keeps a lossy WebP with feedback, it meets the threshold, and encoding again
+    gives the same bytes."""
+    edges = np.asarray(saturated_edges().resize((112, 80), Image.NEAREST).filter(ImageFilter.GaussianBlur(1)), float)
+    noisy = edges + np.random.default_rng(1).normal(0, 3, edges.shape)
+    image = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+    grade = exact_grade(image)
+    plain, fed = (grade(encode(image, Encoding("webp", 100, 4, passes=n))) for n in (0, 1))
+    assert fed > plain + 1
+    chosen = choose_encoding(image, None, "webp", grade, fed - 0.5)
+    assert chosen.encoding.passes == 1 and not chosen.encoding.lossless and chosen.score >= fed - 0.5
+    assert encode(image, chosen.encoding) == encode(image, chosen.encoding)
+
+
+def test_lossless_webp_of_rounded_pixels_where_no_lossy_webp_meets_the_threshold():
+    """Above what any lossy WebP reaches, the coarsest rounding whose lossless WebP meets the
+    threshold is kept: fewer bytes than exact lossless, and it decodes to >= the threshold."""
+    image, grade = saturated_edges(), exact_grade(saturated_edges())
+    threshold = grade(encode(image, Encoding("webp", 100, 4, passes=1))) + 4
+    chosen = choose_encoding(image, None, "webp", grade, threshold)
+    assert chosen.encoding.lossless and chosen.encoding.step > 1 and chosen.score >= threshold
+    assert chosen.served_bytes < len(encode(image, Encoding("webp", 100, 4, lossless=True)))
+    assert grade(encode(image, chosen.encoding)) == chosen.score
+
+
+def test_new_avif_renditions_are_tuned_for_psnr(kinds):
+    """The contract grades PSNR, so AVIF is searched with aom's tune=psnr (fewer bytes at the
+    threshold than libavif's perceptual default); every row records it and meets the threshold."""
+    p = prepare(kinds["420_q75"], IngestOptions(formats=("avif",)))
+    thresholds = (*p.record.thresholds, p.record.thresholds[-1])
+    for row, threshold in zip(p.record.offsets.entries, thresholds, strict=True):
+        avif = row.format("avif")
+        assert avif is not None and avif.encoding.tune == "psnr" and avif.score >= threshold
 
 
 def test_fsck_renders_every_format(kinds):
