@@ -68,7 +68,7 @@ def test_http_renditions_meet_the_target(served_store, kinds):
                 assert_meets(kinds[kind], r.content, row, threshold)
 
 
-@pytest.mark.parametrize("kind", ["420_q75", "cmyk", "oriented_8_odd"])
+@pytest.mark.parametrize("kind", ["420_q75", "cmyk", "oriented_8_odd", "linear_icc"])
 def test_cli_get_renditions_meet_the_target(served_store, kinds, kind, tmp_path):
     path, records = served_store
     doc = json.loads(pjstore(path, "info", records[kind].id).stdout)

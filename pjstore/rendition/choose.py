@@ -157,7 +157,8 @@ class ScaleSearch:
 
                 def at(q: int, encode: Callable[[int], bytes] = encode, scored: dict[int, Encoded] = scored) -> Encoded:
                     if q not in scored:
-                        scored[q] = Encoded(encode(q), self.grade(encode(q)))
+                        data = encode(q)
+                        scored[q] = Encoded(data, self.grade(data))
                     return scored[q]
 
                 guess = self.guesses.get(key)
@@ -177,7 +178,7 @@ class ScaleSearch:
                 lowest = lowest_quality(at, lambda e: e.score >= self.threshold, guess)
                 if lowest is not None:
                     q, encoded = lowest
-                    self.guesses[(draft, subsampling)] = q
+                    self.guesses[key] = q
                     found.append((Recipe(draft=draft, quality=q, subsampling=subsampling, colour=self.colour),
                                   encoded))
         return found
