@@ -111,15 +111,23 @@ class CountingStore:
 
 # --- the quality contract, written out independently of pjstore.quality -----------------------
 
+def open_image(data: bytes) -> Image.Image:
+    """Pillow's open, given the whole file in one block: libjpeg's arithmetic decoder cannot wait
+    for the next one (Pillow's default is 64 KiB at a time)."""
+    image = Image.open(io.BytesIO(data))
+    image.decodermaxblock = max(len(data), 1 << 16)
+    return image
+
+
 def contract_size(width: int, height: int, scale: float) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def contract_psnr(source: bytes, candidate: bytes, scale: float) -> float:
-    ref = Image.open(io.BytesIO(source)).convert("RGB")
+    ref = open_image(source).convert("RGB")
     size = contract_size(ref.width, ref.height, scale)
     a = np.asarray(ref.resize(size, Image.LANCZOS), dtype=np.float64)
-    b = np.asarray(Image.open(io.BytesIO(candidate)).convert("RGB").resize(size, Image.LANCZOS), dtype=np.float64)
+    b = np.asarray(open_image(candidate).convert("RGB").resize(size, Image.LANCZOS), dtype=np.float64)
     mse = np.mean((a - b) ** 2)
     return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
 
@@ -134,8 +142,8 @@ def assert_lossless(source: bytes, stored: bytes) -> None:
     for x, y in zip(a.components, b.components, strict=True):
         assert np.array_equal(x.coefficients, y.coefficients)
         assert np.array_equal(x.quant, y.quant)
-    assert np.array_equal(np.asarray(Image.open(io.BytesIO(source)).convert("RGB")),
-                          np.asarray(Image.open(io.BytesIO(stored)).convert("RGB")))
+    assert np.array_equal(np.asarray(open_image(source).convert("RGB")),
+                          np.asarray(open_image(stored).convert("RGB")))
 
 
 def assert_offsets_meet_contract(source: bytes, stored: bytes, record, target) -> None:
@@ -204,7 +212,7 @@ def assert_served_jpeg(data: bytes, size: tuple[int, int]) -> Image.Image:
     structure = parse(data)
     assert structure.frame.marker in (0xC0, 0xC1), "served images are baseline"
     assert not any(seg.marker == 0xE1 for seg in structure.segments), "no EXIF/XMP served"
-    image = Image.open(io.BytesIO(data))
+    image = open_image(data)
     assert image.size == size
     assert image.mode in ("RGB", "L")
     assert not image.getexif()
@@ -319,7 +327,7 @@ def served_reference(source: bytes, size: tuple[int, int]) -> np.ndarray:
     profile applied unless it is an sRGB one), resized LANCZOS, then turned upright by its EXIF."""
     from PIL import ImageCms
 
-    im = Image.open(io.BytesIO(source))
+    im = open_image(source)
     im.load()
     icc = im.info.get("icc_profile")
     orientation = im.getexif().get(0x0112, 1)
@@ -337,9 +345,9 @@ def served_reference(source: bytes, size: tuple[int, int]) -> np.ndarray:
 def served_psnr(source: bytes, served: bytes, scale: float, fmt: str = "JPEG") -> float:
     """PSNR of a served rendition (a baseline JPEG unless `fmt` is "WEBP" or "AVIF") for a stored
     `scale`; asserts its format and exact upright size."""
-    w, h = Image.open(io.BytesIO(source)).size
+    w, h = open_image(source).size
     ref = served_reference(source, (max(1, round(w * scale)), max(1, round(h * scale))))
-    got = Image.open(io.BytesIO(served))
+    got = open_image(served)
     assert got.size == (ref.shape[1], ref.shape[0]), "served at the exact contract size, upright"
     assert got.format == fmt, f"served as {got.format}, not {fmt}"
     assert fmt != "JPEG" or not got.info.get("progressive"), "a baseline JPEG"
@@ -351,10 +359,10 @@ def served_psnr(source: bytes, served: bytes, scale: float, fmt: str = "JPEG") -
 def floor_bytes(source: bytes, scale: float, threshold: float) -> int:
     """The smallest baseline JPEG (Pillow, optimized Huffman, 4:4:4 or 4:2:0) of the reference
     meeting `threshold`: what the egress policy's floor is (bisection over quality)."""
-    w, h = Image.open(io.BytesIO(source)).size
+    w, h = open_image(source).size
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     ref = served_reference(source, size)
-    grey = Image.open(io.BytesIO(source)).mode == "L"
+    grey = open_image(source).mode == "L"
     pixels = Image.fromarray(ref.astype(np.uint8))
     if grey:
         pixels = pixels.convert("L")

@@ -10,13 +10,11 @@ Orientation is left out of every variant alike.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 
-from PIL import Image
-
+from pjstore.encoder.pillow_open import open_jpeg
 from pjstore.evaluation.tables import TimingRow
 from pjstore.evaluation.timing import median_seconds
 from pjstore.quality.sizes import target_size
@@ -54,7 +52,7 @@ def measure(image: str, source: bytes, prefix_scheme: str, prefixes: dict[float,
         # operation cache, or every repeat after the first would be a cache hit.
         pyvips.concurrency_set(1)
         pyvips.cache_set_max(0)
-    with Image.open(io.BytesIO(source)) as im:
+    with open_jpeg(source) as im:
         width, height = im.size
     rows = []
     for scale, prefix in prefixes.items():

@@ -12,13 +12,11 @@ the read path's baseline re-encode of what was read, which adds its own loss.
 
 from __future__ import annotations
 
-import io
 import math
 import time
 from dataclasses import dataclass, replace
 
-from PIL import Image
-
+from pjstore.encoder.pillow_open import open_jpeg
 from pjstore.evaluation.schemes import BASELINE, STATIC, Scheme
 from pjstore.evaluation.static_copies import icc_profile, make_copies
 from pjstore.evaluation.tables import StorageRow, pct
@@ -38,7 +36,7 @@ class Measured:
 def measure(image: str, source: bytes, scheme: Scheme, reference: Reference) -> Measured:
     """`reference` only grades the served files; each scheme's write work makes its own, and is timed."""
     target = reference.target
-    with Image.open(io.BytesIO(source)) as im:
+    with open_jpeg(source) as im:
         width, height = im.size
         source_icc = len(im.info.get("icc_profile") or b"")
     common = dict(image=image, scheme=scheme.name, width=width, height=height, source_bytes=len(source))

@@ -17,11 +17,11 @@ colours; `icc_bytes` in the CSV lets a reader take it out again.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 from PIL import Image
 
+from pjstore.encoder.pillow_open import open_jpeg
 from pjstore.quality.contract import Reference, decode_rgb
 from pjstore.read_path.encode import encode
 from pjstore.rendition.choose import lowest_quality
@@ -41,7 +41,7 @@ class Copy:
 
 def icc_profile(source: bytes) -> bytes | None:
     """The source's profile, when it describes RGB samples like the copies' (reads the header only)."""
-    with Image.open(io.BytesIO(source)) as im:
+    with open_jpeg(source) as im:
         icc = im.info.get("icc_profile")
         return icc if icc and im.mode == "RGB" else None
 

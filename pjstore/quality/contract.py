@@ -7,7 +7,6 @@ metric (PSNR over all RGB samples by default) must reach the scale's threshold.
 
 from __future__ import annotations
 
-import io
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from pjstore.encoder.pillow_open import open_jpeg
 from pjstore.errors import CorruptJpeg
 from pjstore.quality.metrics import METRICS
 from pjstore.quality.sizes import DEFAULT_SCALES, target_size
@@ -57,7 +57,7 @@ def decode_rgb(jpeg: bytes | memoryview) -> Image.Image:
     with warnings.catch_warnings():  # pixel limits are pjstore's own, checked before decoding
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            with Image.open(io.BytesIO(jpeg)) as im:
+            with open_jpeg(jpeg) as im:
                 im.load()
                 return im.convert("RGB")
         except (OSError, SyntaxError, ValueError) as exc:

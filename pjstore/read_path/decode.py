@@ -6,11 +6,11 @@ cost 0.6-1.3 dB on average at 10% and up to 7 dB on some.
 
 from __future__ import annotations
 
-import io
 import warnings
 
 from PIL import Image
 
+from pjstore.encoder.pillow_open import open_jpeg
 from pjstore.errors import CorruptJpeg
 from pjstore.quality.contract import EOI
 from pjstore.rendition.recipe import draft_for
@@ -27,7 +27,7 @@ def decode(jpeg: bytes, draft: int = 1, size: tuple[int, int] | None = None) -> 
     with warnings.catch_warnings():  # pixel limits are pjstore's own, checked before decoding
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            im = Image.open(io.BytesIO(jpeg))
+            im = open_jpeg(jpeg)
             if size is not None:
                 draft = min(draft, draft_for(im.size, size, oversample=1))
             if draft > 1:
