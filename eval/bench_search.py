@@ -13,6 +13,8 @@ CPU time (its own and jpegtran's) and peak RSS are that upload's alone:
               alone); its offsets measured afterwards under the same contract, by real decode
               (the write CPU counts `optimize` only; under `--contract served` its served rows are
               found by the same recipe search as ingest's, not timed);
+  +arith      with `--arithmetic`, progressive and each custom variant again with `--entropy
+              arithmetic` (the same plans, arithmetic-coded: stored, reads and write CPU);
   static      source + a pre-resized baseline JPEG per scale at the lowest Pillow quality that
               meets the threshold (what the static scheme stores and reads; not timed).
 `--contract` (default prefix, what the search is tuned on) is the contract every scheme is held to;
@@ -87,7 +89,7 @@ def _cpu() -> float:
 
 def _write(job: tuple) -> dict:
     """One scheme's write of one image, in a fresh process: sizes, reads, CPU, peak RSS."""
-    scheme, src, target, search, contract = job
+    scheme, src, target, search, contract, entropy = job
     start = _cpu()
     if scheme == "mozjpeg":
         import mozjpeg_lossless_optimization
@@ -102,7 +104,7 @@ def _write(job: tuple) -> dict:
                 DEFAULT_EGRESS]
         stored, plan = len(blob), "mozjpeg"
     else:
-        record = prepare(src, IngestOptions(scheme, target, search=search, contract=contract)).record
+        record = prepare(src, IngestOptions(scheme, target, search=search, contract=contract, entropy=entropy)).record
         cpu = _cpu() - start
         offsets, stored, plan = record.offsets, record.stored_bytes, record.scheme
     row = {"stored": stored, "plan": plan, "cpu": cpu,
@@ -165,12 +167,14 @@ def main() -> None:
     ap.add_argument("--no-mozjpeg", action="store_true", help="skip mozjpeg")
     ap.add_argument("--csv", type=Path, default=Path("eval/out/bench_search.csv"))
     ap.add_argument("--contract", choices=CONTRACTS, default="prefix")
+    ap.add_argument("--arithmetic", action="store_true", help="also every pjstore scheme arithmetic-coded")
     args = ap.parse_args()
 
     variants = [parse_variant(v) for v in args.variant] or [("custom", SearchOptions())]
     target = QualityTarget.uniform(threshold=args.threshold)
-    schemes = ["progressive", *(n for n, _ in variants)] + ["mozjpeg"] * (not args.no_mozjpeg) \
-        + ["static"] * (not args.no_static)
+    pjstore_schemes = ["progressive", *(n for n, _ in variants)]
+    arith = [f"{n}+arith" for n in pjstore_schemes] if args.arithmetic else []
+    schemes = pjstore_schemes + arith + ["mozjpeg"] * (not args.no_mozjpeg) + ["static"] * (not args.no_static)
     rows: list[dict] = []
     for root in args.corpus:
         files = corpus.walk((root,))[:: args.every]
@@ -180,11 +184,13 @@ def main() -> None:
             frame = parse(src).frame
             meta = {"corpus": root.name, "half": half(path), "image": path.name, "source": len(src),
                     "mp": frame.width * frame.height / 1e6}
-            jobs = [("progressive", "progressive", SearchOptions())]
-            jobs += [(name, "custom", opts) for name, opts in variants]
-            jobs += [("mozjpeg", "mozjpeg", SearchOptions())] * (not args.no_mozjpeg)
-            for name, scheme, opts in jobs:
-                rows.append({"scheme": name, **meta, **in_fresh_process((scheme, src, target, opts, args.contract))})
+            jobs = [("progressive", "progressive", SearchOptions(), "huffman")]
+            jobs += [(name, "custom", opts, "huffman") for name, opts in variants]
+            jobs += [(f"{name}+arith", scheme, opts, "arithmetic") for name, scheme, opts, _ in jobs] * args.arithmetic
+            jobs += [("mozjpeg", "mozjpeg", SearchOptions(), "huffman")] * (not args.no_mozjpeg)
+            for name, scheme, opts, entropy in jobs:
+                job = (scheme, src, target, opts, args.contract, entropy)
+                rows.append({"scheme": name, **meta, **in_fresh_process(job)})
             if not args.no_static:
                 rows.append({"scheme": "static", **meta, **_static(src, target)})
             print(f"  {root.name} {n}/{len(files)}", file=sys.stderr, flush=True)

@@ -4,6 +4,7 @@ Two documents come from a record: the stored one (`dumps`/`loads`), versioned as
 read by keyword, with a migration from every earlier version; and the API one (`to_json`), what
 `pjstore info` and the HTTP info show. Version 1 is 0.1.0's format (no "v" key): offsets by the
 prefix contract, served with the legacy recipe (quality 85); its records keep being served so.
+Version 3 added `entropy` (version 2 files are Huffman-coded).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import math
 import re
 from dataclasses import dataclass
 
+from pjstore.encoder.transcode import ENTROPIES
 from pjstore.errors import CorruptRecord
 from pjstore.offset_map import OffsetMap
 from pjstore.quality.contract import QualityTarget
 from pjstore.rendition.recipe import LEGACY
 
-VERSION = 2
+VERSION = 3
 AS_UPLOADED = "as-uploaded"  # the scheme of a damaged image, stored without transcoding
 CONTRACTS = ("served", "prefix")
 _ID = re.compile(r"[0-9a-f]{64}")
@@ -43,6 +45,7 @@ class ImageRecord:
     # Stored as uploaded (`ingest --accept-damaged`): libjpeg decodes it only with warnings, so it is
     # not transcoded and every scale reads the whole file.
     damaged: bool = False
+    entropy: str = "huffman"  # the stored file's coding: "arithmetic" ones are handed out as Huffman
 
     def __post_init__(self) -> None:
         def bad(why: str) -> ValueError:
@@ -70,6 +73,8 @@ class ImageRecord:
             raise bad("offsets must lie within the stored file, the last being all of it")
         if not all(isinstance(w, str) for w in self.warnings):
             raise bad("warnings must be strings")
+        if self.entropy not in ENTROPIES:
+            raise bad(f"entropy {self.entropy!r} is not one of {ENTROPIES}")
         if not isinstance(self.damaged, bool):
             raise bad("damaged must be true or false")
         if self.damaged and (self.stored_bytes != self.source_bytes or self.scheme != AS_UPLOADED
@@ -100,6 +105,7 @@ class ImageRecord:
             "stored_sha256": self.stored_sha256,
             "warnings": list(self.warnings),
             "damaged": self.damaged,
+            "entropy": self.entropy,
         }
 
     def dumps(self) -> bytes:
@@ -136,7 +142,7 @@ def _stored(r: ImageRecord) -> dict:
         "orientation": r.orientation, "source_bytes": r.source_bytes, "stored_bytes": r.stored_bytes,
         "scheme": r.scheme, "scans": r.scans, "contract": r.contract, "metric": r.offsets.metric,
         "thresholds": list(r.thresholds), "scales": r.offsets.to_json(), "stored_sha256": r.stored_sha256,
-        "warnings": list(r.warnings), "damaged": r.damaged,
+        "warnings": list(r.warnings), "damaged": r.damaged, "entropy": r.entropy,
     }
 
 
@@ -145,10 +151,15 @@ def _common(d: dict) -> dict:
                               "stored_bytes", "scheme", "scans", "stored_sha256")}
 
 
-def _v2(d: dict) -> ImageRecord:
+def _v3(d: dict) -> ImageRecord:
     return ImageRecord(**_common(d), thresholds=tuple(d["thresholds"]),
                        offsets=OffsetMap.from_json(d["metric"], d["scales"]), contract=d["contract"],
-                       warnings=tuple(d["warnings"]), damaged=d.get("damaged", False))
+                       warnings=tuple(d["warnings"]), damaged=d["damaged"], entropy=d["entropy"])
+
+
+def _v2(d: dict) -> ImageRecord:
+    """Before entropy was recorded: every stored file Huffman-coded."""
+    return _v3({"damaged": False, **d, "entropy": "huffman"})
 
 
 def _v1(d: dict) -> ImageRecord:
@@ -158,4 +169,4 @@ def _v1(d: dict) -> ImageRecord:
                        offsets=OffsetMap.from_json(d["metric"], rows), contract="prefix")
 
 
-_READERS = {1: _v1, 2: _v2}
+_READERS = {1: _v1, 2: _v2, 3: _v3}

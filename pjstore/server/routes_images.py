@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pjstore import ids
 from pjstore.errors import InvalidRequest, NotFound, PjstoreError
 from pjstore.read_path import select
+from pjstore.read_path.original import handed_out
 from pjstore.read_path.pipeline import render_selection
 from pjstore.record import ImageRecord
 from pjstore.rendition.formats import FORMATS, MEDIA_TYPES, parse_format
@@ -154,21 +155,24 @@ def info(image_id: str, s: State) -> dict:
 
 
 @router.get("/{image_id}/original", response_class=Response,
-            responses={200: _JPEG_RESPONSE[200], 206: {"description": "One byte range of the stored file."}},
-            summary="The stored progressive file; a Range fetches just a prefix")
+            responses={200: _JPEG_RESPONSE[200], 206: {"description": "One byte range of that file."}},
+            summary="The stored progressive file (an arithmetic-coded store's as Huffman); a Range fetches "
+                    "just a prefix")
 def original(request: Request, image_id: str, s: State) -> Response:
     record = s.store.info(ids.validate(image_id))
     headers = {"ETag": etag(record.id, "original"), "Cache-Control": CACHE_CONTROL, "Accept-Ranges": "bytes"}
     if not_modified(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
-    span = byte_range(request.headers.get("range"), record.stored_bytes)
-    start, stop = span or (0, record.stored_bytes)
-    data = s.store.get_range(record.id, start, stop)
-    s.metrics.served(len(data), record.stored_bytes)
-    headers[BYTES_READ] = str(len(data))
+    handout = handed_out(s.store, record)
+    span = byte_range(request.headers.get("range"), handout.length)
+    start, stop = span or (0, handout.length)
+    data = handout.read(start, stop)
+    read = handout.stored_read(start, stop)
+    s.metrics.served(read, record.stored_bytes)
+    headers[BYTES_READ] = str(read)
     if span is None:
         return Response(data, media_type=JPEG, headers=headers)
-    headers["Content-Range"] = f"bytes {start}-{stop - 1}/{record.stored_bytes}"
+    headers["Content-Range"] = f"bytes {start}-{stop - 1}/{handout.length}"
     return Response(data, status_code=206, media_type=JPEG, headers=headers)
 
 

@@ -46,16 +46,17 @@ class Jpegtran:
         return Jpegtran(_locate(), timeout)
 
     def transcode(self, data: bytes, scan_script: str | None = None, *,
-                  crop: tuple[int, int, int, int] | None = None) -> bytes:
+                  crop: tuple[int, int, int, int] | None = None, arithmetic: bool = False) -> bytes:
         """Losslessly transcode `data` (a JPEG) with ``-copy none -optimize``.
 
         With `scan_script` (jpegtran ``-scans`` syntax) the output is progressive with those scans;
         without, it is a sequential Huffman-optimized file. `crop` (width, height, x, y) keeps only
-        that region (``-crop``; jpegtran moves x, y down to the iMCU grid). A warning about the input
+        that region (``-crop``; jpegtran moves x, y down to the iMCU grid). `arithmetic` writes
+        arithmetic coding instead of Huffman (``-arithmetic``: it has no tables to optimize). A warning about the input
         (corrupt or truncated entropy data) is an error, because the coefficients jpegtran would
         write are no longer the source's.
         """
-        args = [self.path, "-copy", "none", "-optimize"]
+        args = [self.path, "-copy", "none", "-arithmetic" if arithmetic else "-optimize"]
         if crop is not None:
             args += ["-crop", "{}x{}+{}+{}".format(*crop)]
         with tempfile.TemporaryDirectory(prefix="pjstore-") as tmp:

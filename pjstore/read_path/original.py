@@ -1,0 +1,35 @@
+"""The whole stored image as handed out by `/original` and `export`: a file any browser decodes.
+
+A Huffman-coded store hands out its stored bytes, and a byte range reads just that range. An
+arithmetic-coded one (`--entropy arithmetic`) hands out the Huffman-coded file with the same scans,
+coefficients and metadata, made by jpegtran from the whole stored file on each request: exactly the
+file a Huffman store would hold, so its prefix cut after a scan decodes to the same pixels as the
+stored prefix cut after that scan (at another byte offset). A damaged upload stored as uploaded is
+handed out as it came.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pjstore.encoder.transcode import recoded
+from pjstore.record import ImageRecord
+from pjstore.storage import Storage
+from tools.jpegtran_wrapper import Jpegtran
+
+
+@dataclass(frozen=True)
+class HandedOut:
+    """The file handed out: its length, a reader of [start, stop) and the stored bytes that reads."""
+
+    length: int
+    read: Callable[[int, int], bytes]
+    stored_read: Callable[[int, int], int]
+
+
+def handed_out(store: Storage, record: ImageRecord, jpegtran: Jpegtran | None = None) -> HandedOut:
+    if record.entropy == "huffman" or record.damaged:
+        return HandedOut(record.stored_bytes, lambda a, b: store.get_range(record.id, a, b), lambda a, b: b - a)
+    data = recoded(store.get_range(record.id, 0, record.stored_bytes), "huffman", jpegtran or Jpegtran.find()).data
+    return HandedOut(len(data), lambda a, b: data[a:b], lambda a, b: record.stored_bytes)
