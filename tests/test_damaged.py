@@ -10,8 +10,10 @@ import json
 import random
 import resource
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
+from fastapi.testclient import TestClient
 from PIL import Image, ImageFile
 
 from pjstore.cli import main
@@ -21,8 +23,11 @@ from pjstore.ingest import IngestOptions, ingest, prepare
 from pjstore.read_path.pipeline import render
 from pjstore.record import ImageRecord
 from pjstore.samples import encode
+from pjstore.server.app import create_app
+from pjstore.server.settings import ServerSettings
+from pjstore.storage import LmdbStorage
 
-from helpers import crop, served_psnr
+from helpers import crop, exif_orientation, served_psnr, srgb_icc
 
 ACCEPT = IngestOptions(accept_damaged=True)
 
@@ -171,3 +176,25 @@ def test_cli_ingest_option_and_info(tmp_path):
     out = tmp_path / "small.jpg"
     assert run("get", info["id"], "--scale", "0.1", "-o", str(out)).exit_code == 0
     assert Image.open(io.BytesIO(out.read_bytes())).size == (24, 20)
+
+
+def test_handed_out_without_private_metadata(tmp_path, monkeypatch):
+    """`/original` and `export` of a damaged upload carry what a transcode keeps (orientation, ICC),
+    never its GPS; the entropy data is the upload's, byte for byte."""
+    source = encode(crop("astronaut", 240, 200), 85, "4:2:0", exif=exif_orientation(6), icc_profile=srgb_icc())
+    data = truncated(source)
+    store_path = tmp_path / "store"
+    with LmdbStorage(store_path) as store:
+        record, _ = ingest(store, data, ACCEPT)
+    with TestClient(create_app(ServerSettings(store=str(store_path)))) as c:
+        sent = c.get(f"/v1/images/{record.id}/original").content
+        part = c.get(f"/v1/images/{record.id}/original", headers={"Range": "bytes=0-99"})
+    out = tmp_path / "exported.jpg"
+    assert CliRunner().invoke(main, ["--store", str(store_path), "export", record.id, "-o", str(out)]).exit_code == 0
+    assert out.read_bytes() == sent and part.content == sent[:100]
+    assert 0x8825 in Image.open(io.BytesIO(data)).getexif(), "the upload carries GPS"
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    image = Image.open(io.BytesIO(sent))
+    assert dict(image.getexif()) == {0x0112: 6} and image.info["icc_profile"] == srgb_icc()
+    assert sent[sent.index(b"\xff\xda"):] == data[data.index(b"\xff\xda"):], "the entropy data as uploaded"
+    assert np.array_equal(np.asarray(image.convert("RGB")), np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
