@@ -33,7 +33,7 @@ from pjstore.samples import encode
 from pjstore.server.settings import ServerSettings
 from pjstore.storage import LmdbStorage, open_storage
 
-from helpers import assert_error, assert_lossless, crop, make_client, stored_ids, upload
+from helpers import assert_error, assert_lossless, crop, ingest_json, make_client, stored_ids, upload
 
 REPO = Path(__file__).resolve().parents[1]
 EOI = b"\xff\xd9"
@@ -165,6 +165,34 @@ def test_too_many_app_segments_are_refused_before_decoding(tmp_path, photo):
     result, cpu = cpu_seconds(lambda: prepare(hostile))
     assert isinstance(result, TooLarge) and cpu < 0.3
     assert prepare(after_soi(photo, segment(0xEC, b"x") * 400)).record.width == 240  # under the cap: fine
+
+
+def test_the_caps_are_options_of_ingest_and_serve(tmp_path, photo):
+    """The same rows of the settings table make `ingest`'s options and `serve`'s settings."""
+    stored = prepare(photo).blob
+    scans = len(parse(stored).scans)
+    crowded = after_soi(photo, segment(0xEC, b"x") * 20)
+    profiled = with_icc(photo, [(1, 1, srgb_profile())])
+    files = {"stored": stored, "crowded": crowded, "profiled": profiled}
+    for name, data in files.items():
+        (tmp_path / f"{name}.jpg").write_bytes(data)
+    args = ["--max-source-scans", str(scans - 1), "--max-app-segments", "10", "--max-icc-bytes", "100"]
+    result, rows = ingest_json(tmp_path / "cli", *(str(tmp_path / f"{n}.jpg") for n in files), *args)
+    by_name = {Path(r["path"]).stem: r for r in rows}
+    assert by_name["stored"]["error_type"] == by_name["crowded"]["error_type"] == "TooLarge"
+    assert by_name["profiled"]["created"] and any("ICC" in w for w in by_name["profiled"]["warnings"])
+    env = {"PJSTORE_MAX_SOURCE_SCANS": str(scans - 1), "PJSTORE_MAX_APP_SEGMENTS": "10", "PJSTORE_MAX_ICC_BYTES": "100"}
+    settings = ServerSettings.from_env(env)
+    options = settings.ingest_options
+    assert (options.max_scans, options.max_app_segments, options.max_icc_bytes) == (scans - 1, 10, 100)
+    with make_client(tmp_path / "http", **{k: getattr(settings, k) for k in ("max_source_scans", "max_app_segments",
+                                                                         "max_icc_bytes")}) as c:
+        assert_error(upload(c, stored), 413, "TooLarge")
+        assert_error(upload(c, crowded), 413, "TooLarge")
+        assert upload(c, profiled).json()["warnings"]
+    for bad in ({"max_source_scans": 0}, {"max_app_segments": 0}, {"max_icc_bytes": -1}):
+        with pytest.raises(ConfigError):
+            ServerSettings(**bad)
 
 
 # --- ICC profiles: capped, repaired or dropped, never a reason to refuse -------------------------

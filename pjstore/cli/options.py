@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from pjstore.scan_search.options import SearchOptions
-from pjstore.server.settings import SETTINGS, SettingsError, int_list
+from pjstore.server.settings import BY_NAME, SETTINGS, SettingsError, int_list
 
 SERVE_SETTINGS = tuple(s for s in SETTINGS if s.name != "store")  # --store belongs to every command
 
@@ -56,6 +56,18 @@ def field_help(cls: type) -> dict[str, str]:
         for field_name in m[1].split(", "):
             helps[field_name] = text.split(". ")[0].rstrip(".")
     return helps
+
+
+# The caps on an upload's structure: `ingest` options made from the same rows of the settings table
+# as `serve`'s (so both say the same), passed on under their names.
+UPLOAD_CAPS = ("max_source_scans", "max_app_segments", "max_icc_bytes")
+
+
+def upload_cap_options(f: Callable) -> Callable:
+    """One integer option per upload cap, its default and help from the settings table."""
+    caps = [BY_NAME[name] for name in UPLOAD_CAPS]
+    return _stack(f, [click.option(s.option, s.name, type=click.IntRange(min=0), default=s.default,
+                                   show_default=True, help=s.help) for s in caps])
 
 
 SEARCH_FIELDS = tuple(dataclasses.fields(SearchOptions))

@@ -15,7 +15,7 @@ from pjstore.batch.pool import LocalPool
 from pjstore.batch.progress import Progress
 from pjstore.batch.report import FailureReport, failure_row
 from pjstore.cli.group import floats, force_option, reading, served_options, write_output, writing
-from pjstore.cli.options import search_given, search_options, search_settings
+from pjstore.cli.options import search_given, search_options, search_settings, upload_cap_options
 from pjstore.corpus import JPEG_SUFFIXES, scan
 from pjstore.encoder.transcode import ENTROPIES
 from pjstore.errors import InvalidInput
@@ -60,6 +60,7 @@ def read_fractions(record: ImageRecord) -> str:
 @click.option("--entropy", type=click.Choice(ENTROPIES), default="huffman", show_default=True,
               help="The stored files' entropy coding: arithmetic stores and reads ~5% fewer bytes; "
                    "export and /original then hand out Huffman-coded copies (browsers decode no other).")
+@upload_cap_options
 @search_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input on stdout.")
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes [default: all cores].")
@@ -69,7 +70,8 @@ def read_fractions(record: ImageRecord) -> str:
               help="Write one JSON line per failed file to this file.")
 @click.pass_context
 def ingest(ctx, paths, scheme, scales, threshold, metric, max_pixels, contract, egress, keep_profile, formats,
-           accept_damaged, entropy, as_json, workers, dask_scheduler, report_path, **search) -> None:
+           accept_damaged, entropy, as_json, workers, dask_scheduler, report_path, max_source_scans, max_app_segments,
+           max_icc_bytes, **search) -> None:
     """Ingest JPEG files and directories in parallel; bad files are reported and skipped.
 
     Directories are walked for JPEG-named files; other files there are counted and left out.
@@ -81,7 +83,8 @@ def ingest(ctx, paths, scheme, scales, threshold, metric, max_pixels, contract, 
     options = IngestOptions(scheme, quality_target(scales, threshold, metric), max_pixels,
                             search=search_settings(search_given(search)), contract=contract, egress=egress,
                             keep_profile=keep_profile, formats=formats, accept_damaged=accept_damaged,
-                            entropy=entropy)
+                            entropy=entropy, max_scans=max_source_scans, max_app_segments=max_app_segments,
+                            max_icc_bytes=max_icc_bytes)
     found = scan(paths)
     if found.left_out:
         kinds = ", ".join(f"{n} {suffix or 'unnamed'}" for suffix, n in found.left_out_by_suffix())

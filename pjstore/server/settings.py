@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pjstore.encoder.metadata import DEFAULT_MAX_ICC_BYTES
+from pjstore.encoder.structure import DEFAULT_MAX_APP_SEGMENTS, DEFAULT_MAX_SCANS
 from pjstore.encoder.transcode import ENTROPIES
 from pjstore.errors import ConfigError
 from pjstore.ingest import DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS, IngestOptions
@@ -114,6 +116,13 @@ SETTINGS: tuple[Setting, ...] = (
             "MAX_SRC_FILE_SIZE"),
     Setting("max_pixels", "PJSTORE_MAX_PIXELS", INT, DEFAULT_MAX_PIXELS,
             "413 past this many source pixels, from the frame header before decoding.", "MAX_SRC_RESOLUTION"),
+    Setting("max_source_scans", "PJSTORE_MAX_SOURCE_SCANS", INT, DEFAULT_MAX_SCANS,
+            "Uploads with more scans are refused (413, TooLarge), counted from their markers before decoding."),
+    Setting("max_app_segments", "PJSTORE_MAX_APP_SEGMENTS", INT, DEFAULT_MAX_APP_SEGMENTS,
+            "Uploads with more APPn/COM (metadata) segments are refused (413, TooLarge)."),
+    Setting("max_icc_bytes", "PJSTORE_MAX_ICC_BYTES", INT, DEFAULT_MAX_ICC_BYTES,
+            "A bigger ICC profile is dropped, with a warning in the record (renditions keeping it would "
+            "each carry it)."),
     Setting("max_result_dimension", "PJSTORE_MAX_RESULT_DIMENSION", OFF_AT_ZERO, None,
             "400 for any rendition wider or taller, by w, h or scale (unset: up to the original).",
             "MAX_RESULT_DIMENSION"),
@@ -161,6 +170,9 @@ class ServerSettings:
     api_key: str | None = _field("api_key")  # None: uploads and deletes are open
     max_upload_bytes: int = _field("max_upload_bytes")  # request body limit, enforced while reading it
     max_pixels: int = _field("max_pixels")  # source pixel limit, checked from the frame header
+    max_source_scans: int = _field("max_source_scans")  # source scan limit, from its markers
+    max_app_segments: int = _field("max_app_segments")  # source APPn/COM segment limit
+    max_icc_bytes: int = _field("max_icc_bytes")  # a bigger profile is dropped
     max_result_dimension: int | None = _field("max_result_dimension")  # None: up to the original's
     egress: float = _field("egress")  # uploads: served bytes at most this times the floor
     formats: tuple[str, ...] = _field("formats")  # uploads: modern formats besides JPEG
@@ -177,7 +189,8 @@ class ServerSettings:
     def __post_init__(self) -> None:
         if not self.store:
             raise SettingsError("the store location cannot be empty")
-        if min(self.max_upload_bytes, self.max_pixels, self.prepare_workers, self.render_threads) < 1 or \
+        if min(self.max_upload_bytes, self.max_pixels, self.max_source_scans, self.max_app_segments,
+               self.prepare_workers, self.render_threads) < 1 or self.max_icc_bytes < 0 or \
                 (self.max_result_dimension is not None and self.max_result_dimension < 1):
             raise SettingsError("limits and worker counts must be positive")
         if min(self.render_queue, self.upload_queue) < 0 or not self.request_timeout > 0:
@@ -199,6 +212,8 @@ class ServerSettings:
     def ingest_options(self) -> IngestOptions:
         """The CLI's defaults (scheme, quality target) under this server's limits, search options and egress policy."""
         return IngestOptions(max_pixels=self.max_pixels, max_bytes=self.max_upload_bytes, search=self.search,
+                             max_scans=self.max_source_scans, max_app_segments=self.max_app_segments,
+                             max_icc_bytes=self.max_icc_bytes,
                              egress=self.egress, formats=self.formats, entropy=self.entropy)
 
     @classmethod
