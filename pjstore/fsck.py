@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 from pjstore import offset_map
 from pjstore.encoder.structure import parse
 from pjstore.errors import CorruptJpeg, NotFound, PjstoreError
-from pjstore.ingest import IngestOptions, as_uploaded
-from pjstore.migrate import upgraded
+from pjstore.ingest import as_uploaded
+from pjstore.migrate import chosen_alike, upgraded
 from pjstore.quality.contract import EOI, Reference, decode_prefix
 from pjstore.read_path.pipeline import make_rendition
 from pjstore.record import ImageRecord
@@ -103,10 +103,10 @@ def _served_problem(record: ImageRecord, blob: bytes) -> Problem | None:
 def remeasured(record: ImageRecord, blob: bytes) -> ImageRecord:
     """The record with offsets (and recipes) measured afresh from the (intact) stored file."""
     if record.damaged:
-        options = IngestOptions(target=record.target, accept_damaged=True)
-        return replace(record, offsets=as_uploaded(blob, options, CorruptJpeg(record.warnings[0])).record.offsets)
+        again = as_uploaded(blob, chosen_alike(record), CorruptJpeg(record.warnings[0]))
+        return replace(record, offsets=again.record.offsets)
     if record.contract == "served":
-        return upgraded(record, blob)
+        return upgraded(record, blob, chosen_alike(record))
     structure = parse(blob)
     offsets = offset_map.measure(blob, structure.scan_ends, Reference.from_source(blob, record.target))
     return replace(record, offsets=offsets)

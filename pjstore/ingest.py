@@ -153,6 +153,7 @@ def _transcoded(source: bytes, options: IngestOptions, jpegtran: Jpegtran | None
         thresholds=options.target.thresholds, offsets=offsets, stored_sha256=hashlib.sha256(blob).hexdigest(),
         warnings=tuple(w.line() for w in kept.warnings),
         contract=options.contract, entropy=options.entropy,
+        egress=options.egress if options.contract == "served" else None,
     )
     return Prepared(record, blob)
 
@@ -185,7 +186,7 @@ def as_uploaded(source: bytes, options: IngestOptions, refusal: CorruptJpeg | Tr
         orientation=kept.orientation, source_bytes=len(source), stored_bytes=len(source), scheme=AS_UPLOADED,
         scans=scans, thresholds=options.target.thresholds, offsets=offsets, stored_sha256=digest,
         warnings=(f"damaged: stored as uploaded, decoded with libjpeg's warnings ({refusal})",), damaged=True,
-        entropy="arithmetic" if frame.arithmetic else "huffman",
+        entropy="arithmetic" if frame.arithmetic else "huffman", egress=options.egress,
     )
     return Prepared(record, source)
 

@@ -15,7 +15,9 @@ from pjstore.encoder import metadata
 from pjstore.encoder.structure import parse
 from pjstore.errors import PjstoreError
 from pjstore.ingest import IngestOptions, served
+from pjstore.read_path.colour import KEEP
 from pjstore.record import ImageRecord
+from pjstore.rendition.choose import DEFAULT_EGRESS
 from pjstore.storage import Storage
 
 
@@ -32,7 +34,16 @@ def upgraded(record: ImageRecord, blob: bytes, options: IngestOptions = IngestOp
     kept = metadata.extract(blob, structure)
     grey = structure.color_space == "GRAY"
     offsets = served(blob, record.offsets, record.target, kept, grey, options)[options.egress]
-    return replace(record, offsets=offsets, contract="served")
+    return replace(record, offsets=offsets, contract="served", egress=options.egress)
+
+
+def chosen_alike(record: ImageRecord) -> IngestOptions:
+    """The write-time choices `record`'s served rows were made with, as far as it tells them: its
+    egress policy, formats and profile handling (the defaults where it does not)."""
+    rows = record.offsets.entries
+    return IngestOptions(target=record.target, egress=record.egress or DEFAULT_EGRESS,
+                         formats=tuple(f.encoding.format for f in rows[0].formats),
+                         keep_profile=any(e.recipe.colour == KEEP for e in rows), accept_damaged=record.damaged)
 
 
 def migrate(store: Storage, options: IngestOptions = IngestOptions(),

@@ -4,7 +4,7 @@ Two documents come from a record: the stored one (`dumps`/`loads`), versioned as
 read by keyword, with a migration from every earlier version; and the API one (`to_json`), what
 `pjstore info` and the HTTP info show. Version 1 is 0.1.0's format (no "v" key): offsets by the
 prefix contract, served with the legacy recipe (quality 85); its records keep being served so.
-Version 3 added `entropy` (version 2 files are Huffman-coded).
+Version 3 added `entropy` (version 2 files are Huffman-coded) and `egress` (unknown before).
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ class ImageRecord:
     # not transcoded and every scale reads the whole file.
     damaged: bool = False
     entropy: str = "huffman"  # the stored file's coding: "arithmetic" ones are handed out as Huffman
+    # The egress policy the served rows were chosen under, so a repair chooses them alike
+    # (None: the prefix contract, or chosen before version 3).
+    egress: float | None = None
 
     def __post_init__(self) -> None:
         def bad(why: str) -> ValueError:
@@ -73,6 +76,9 @@ class ImageRecord:
             raise bad("offsets must lie within the stored file, the last being all of it")
         if not all(isinstance(w, str) for w in self.warnings):
             raise bad("warnings must be strings")
+        if self.egress is not None and not (isinstance(self.egress, (int, float)) and math.isfinite(self.egress)
+                                            and self.egress >= 1):
+            raise bad(f"egress {self.egress!r} is not a number >= 1")
         if self.entropy not in ENTROPIES:
             raise bad(f"entropy {self.entropy!r} is not one of {ENTROPIES}")
         if not isinstance(self.damaged, bool):
@@ -106,6 +112,7 @@ class ImageRecord:
             "warnings": list(self.warnings),
             "damaged": self.damaged,
             "entropy": self.entropy,
+            "egress": self.egress,
         }
 
     def dumps(self) -> bytes:
@@ -143,6 +150,7 @@ def _stored(r: ImageRecord) -> dict:
         "scheme": r.scheme, "scans": r.scans, "contract": r.contract, "metric": r.offsets.metric,
         "thresholds": list(r.thresholds), "scales": r.offsets.to_json(), "stored_sha256": r.stored_sha256,
         "warnings": list(r.warnings), "damaged": r.damaged, "entropy": r.entropy,
+        "egress": r.egress,
     }
 
 
@@ -154,12 +162,13 @@ def _common(d: dict) -> dict:
 def _v3(d: dict) -> ImageRecord:
     return ImageRecord(**_common(d), thresholds=tuple(d["thresholds"]),
                        offsets=OffsetMap.from_json(d["metric"], d["scales"]), contract=d["contract"],
-                       warnings=tuple(d["warnings"]), damaged=d["damaged"], entropy=d["entropy"])
+                       warnings=tuple(d["warnings"]), damaged=d["damaged"], entropy=d["entropy"],
+                       egress=d["egress"])
 
 
 def _v2(d: dict) -> ImageRecord:
-    """Before entropy was recorded: every stored file Huffman-coded."""
-    return _v3({"damaged": False, **d, "entropy": "huffman"})
+    """Before entropy and egress were recorded: every stored file Huffman-coded."""
+    return _v3({"damaged": False, **d, "entropy": "huffman", "egress": None})
 
 
 def _v1(d: dict) -> ImageRecord:

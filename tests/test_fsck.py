@@ -14,8 +14,9 @@ import pytest
 
 from pjstore.encoder.structure import parse
 from pjstore.fsck import fsck
-from pjstore.ingest import ingest, prepare
+from pjstore.ingest import IngestOptions, ingest, prepare
 from pjstore.offset_map import OffsetMap
+from pjstore.record import ImageRecord
 
 from killing import assert_store_verifies, kill
 
@@ -83,3 +84,18 @@ def test_killed_ingest_leaves_a_valid_store(tmp_path, kinds):
 @pytest.mark.slow
 def test_killed_ingest_fifty_times(tmp_path, kinds):
     _kill_runs(tmp_path, kinds, runs=50)
+
+
+def test_repair_chooses_as_the_upload_did(store, kinds):
+    """A repaired record's rows are chosen under its own egress policy and profile handling (kept in
+    the record), so repairing a sound record reproduces it exactly."""
+    options = IngestOptions(egress=2.0, keep_profile=True)
+    p = prepare(kinds["wide_icc"], options)
+    assert p.record.egress == 2.0 and p.record.offsets.entries[0].recipe.colour == "keep"
+    assert prepare(kinds["wide_icc"]).record.offsets != p.record.offsets, "the choices matter here"
+    entries = p.record.offsets.entries
+    wrong = dataclasses.replace(entries[0], served_bytes=entries[0].served_bytes + 1)
+    store.put(dataclasses.replace(p.record, offsets=OffsetMap(p.record.offsets.metric, (wrong, *entries[1:]))), p.blob)
+    assert [pr.kind for pr in fsck(store, repair=True).problems] == ["bad-offsets"]
+    assert store.info(p.record.id) == p.record
+    assert ImageRecord.loads(p.record.dumps()).egress == 2.0

@@ -15,6 +15,7 @@ from PIL import Image
 
 CONVERT = "convert_resized"  # the conversion new recipes use (see pjstore.rendition.recipe.COLOURS)
 CONVERTS = ("convert", CONVERT)
+KEEP = "keep"  # a non-sRGB profile kept and attached (`--keep-profile`)
 
 def srgb_equivalent(icc: bytes | None) -> bool:
     """Whether serving decoded pixels without `icc` shows the colours it describes (closely enough)."""
@@ -37,7 +38,7 @@ def default_colour(icc: bytes | None, keep_profile: bool = False) -> str:
         return "none"
     # Only an RGB profile still describes the RGB samples served (a CMYK one would not).
     assert icc is not None  # no profile is sRGB-equivalent
-    return "keep" if keep_profile and icc[16:20] == b"RGB " else CONVERT
+    return KEEP if keep_profile and icc[16:20] == b"RGB " else CONVERT
 
 
 def to_served(image: Image.Image, colour: str) -> tuple[Image.Image, bytes | None]:
@@ -56,7 +57,7 @@ def to_served(image: Image.Image, colour: str) -> tuple[Image.Image, bytes | Non
             pass
     if image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
-    return image, (icc if colour == "keep" else None)
+    return image, (icc if colour == KEEP else None)
 
 
 def reference_colour(image: Image.Image, colour: str) -> Image.Image:
