@@ -30,14 +30,16 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pjstore.corpus import walk  # noqa: E402
+from pjstore.encoder.transcode import ENTROPIES  # noqa: E402
 from pjstore.errors import PjstoreError  # noqa: E402
 from pjstore.evaluation.served import ServedRow, measure  # noqa: E402
 
 
-def _one(path: Path, egresses: tuple[float, ...], widths: int) -> tuple[list[ServedRow], float, str | None]:
+def _one(path: Path, egresses: tuple[float, ...], widths: int,
+         entropy: str) -> tuple[list[ServedRow], float, str | None]:
     start = time.process_time()
     try:
-        rows = measure(path.name, path.read_bytes(), egresses, widths)
+        rows = measure(path.name, path.read_bytes(), egresses, widths, entropy=entropy)
     except PjstoreError as exc:
         return [], time.process_time() - start, f"{path.name}: {type(exc).__name__}: {exc}"
     return rows, time.process_time() - start, None
@@ -132,6 +134,7 @@ def main() -> None:
     ap.add_argument("--egress", default="1.0,1.1,1.25,1.5,2.0,2.5")
     ap.add_argument("--widths", type=int, default=5, help="random widths between stored scales per image")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--entropy", choices=ENTROPIES, default="huffman", help="the stored file's entropy coding")
     ap.add_argument("--plot-only", action="store_true", help="redraw frontier.png from OUT/served.csv")
     a = ap.parse_args()
     if a.plot_only:
@@ -146,7 +149,8 @@ def main() -> None:
     a.out.mkdir(parents=True, exist_ok=True)
     rows, failures, cpu = [], [], 0.0
     with ProcessPoolExecutor(a.workers) as pool:
-        for got, seconds, failure in pool.map(_one, files, [egresses] * len(files), [a.widths] * len(files)):
+        for got, seconds, failure in pool.map(_one, files, [egresses] * len(files), [a.widths] * len(files),
+                                              [a.entropy] * len(files)):
             rows += got
             cpu += seconds
             if failure:

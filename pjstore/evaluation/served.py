@@ -49,8 +49,8 @@ def _prefix(blob: bytes, offset: int) -> bytes:
 
 
 def measure(image: str, source: bytes, egresses: tuple[float, ...], widths: int = 5,
-            seed: int = 0) -> list[ServedRow]:
-    prefix = prepare(source, IngestOptions(contract="prefix"))
+            seed: int = 0, entropy: str = "huffman") -> list[ServedRow]:
+    prefix = prepare(source, IngestOptions(contract="prefix", entropy=entropy))
     blob, record = prefix.blob, prefix.record
     structure = parse(blob)
     kept = metadata.extract(blob, structure)
