@@ -8,7 +8,8 @@ Per image and stored scale, one run, side by side, the same exact output size an
             (`pjstore.read_path.pipeline.make_rendition`: decode with the recipe's draft, colour,
             LANCZOS, encode; the prefix already in memory, as an LMDB read is a memory map);
   vips      pyvips `thumbnail_buffer` of the whole source (shrink-on-load), written as JPEG
-            (imgproxy's engine; one libvips thread, no operation cache);
+            (imgproxy's engine; one libvips thread, no operation cache), converted to sRGB where
+            the recipe converts (imgproxy's default; libvips' thumbnail alone does not convert);
   pillow    Pillow of the whole source: `draft` to at least twice the size, then LANCZOS, encode.
 CPU time (time.process_time, all threads) per call, median of rounds run round-robin. With memory
 on, each variant renders the largest image's scales once more in a fresh process and reports its
@@ -41,17 +42,19 @@ from pjstore.corpus import walk  # noqa: E402
 from pjstore.evaluation.timing import median_seconds  # noqa: E402
 from pjstore.ingest import prepare  # noqa: E402
 from pjstore.quality.contract import EOI  # noqa: E402
+from pjstore.read_path.colour import CONVERTS  # noqa: E402
 from pjstore.read_path.encode import encode  # noqa: E402
 from pjstore.read_path.pipeline import make_rendition  # noqa: E402
 
 VARIANTS = ("pjstore", "vips", "pillow")
 
 
-def vips(source: bytes, size: tuple[int, int], quality: int) -> bytes:
+def vips(source: bytes, size: tuple[int, int], quality: int, to_srgb: bool = False) -> bytes:
     import pyvips
 
     pyvips.cache_set_max(0)
-    thumb = pyvips.Image.thumbnail_buffer(source, size[0], height=size[1], size="force", no_rotate=True)
+    colour = {"export_profile": "srgb"} if to_srgb else {}
+    thumb = pyvips.Image.thumbnail_buffer(source, size[0], height=size[1], size="force", no_rotate=True, **colour)
     return thumb.write_to_buffer(".jpg", Q=quality, optimize_coding=True, strip=True)
 
 
@@ -65,7 +68,7 @@ def calls(source: bytes, blob: bytes, entry, orientation: int) -> dict:
     prefix = blob if entry.offset >= len(blob) else blob[:entry.offset] + EOI
     size = (entry.width, entry.height)
     return {"pjstore": partial(make_rendition, prefix, entry.recipe, size, orientation),
-            "vips": partial(vips, source, size, entry.recipe.quality),
+            "vips": partial(vips, source, size, entry.recipe.quality, entry.recipe.colour in CONVERTS),
             "pillow": partial(pillow, source, size, entry.recipe.quality)}
 
 

@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image, ImageCms, ImageOps
 
 from pjstore import samples
 from pjstore.errors import InvalidRequest, NotFound
@@ -15,7 +15,7 @@ from pjstore.read_path.colour import to_served
 from pjstore.read_path.pipeline import make_rendition, pixels, render
 from pjstore.rendition.recipe import Recipe
 
-from helpers import served_psnr
+from helpers import near_srgb_icc, served_psnr
 
 # Every kind of upload served at every scale, upright, as baseline from its prefix: test_edge_cases.py.
 
@@ -50,6 +50,26 @@ def test_other_profiles_are_converted_to_srgb_or_kept_by_option(store, kinds):
         icc = Image.open(io.BytesIO(source)).info["icc_profile"]
         assert Image.open(io.BytesIO(data)).info.get("icc_profile") == icc
         assert len(icc) * 2 <= len(data)
+
+
+def test_srgb_under_another_name_is_served_as_decoded_and_older_conversions_stand():
+    """A profile that is sRGB but for rounding (as the "c2" most hires uploads carry) is neither
+    converted nor served; records made when it was converted still get the pixels they promise."""
+    blocks = np.random.default_rng(0).integers(0, 256, (16, 24, 3), dtype=np.uint8)  # colours the nudge moves
+    source = samples.encode(np.kron(blocks, np.ones((8, 8, 1), np.uint8)), 95, "4:4:4", icc_profile=near_srgb_icc())
+    p = prepare(source)
+    assert {e.recipe.colour for e in p.record.offsets.entries} == {"none"}
+    whole = p.record.offsets.entries[-1]
+    data, _ = make_rendition(p.blob, whole.recipe, (whole.width, whole.height))
+    assert Image.open(io.BytesIO(data)).info.get("icc_profile") is None
+    assert served_psnr(source, data, 1.0) >= 32
+    decoded = Image.open(io.BytesIO(source))
+    decoded.load()
+    profile = ImageCms.ImageCmsProfile(io.BytesIO(decoded.info["icc_profile"]))
+    before = ImageCms.profileToProfile(decoded, profile, ImageCms.createProfile("sRGB"), outputMode="RGB")
+    for colour in ("convert", "convert_resized"):
+        served, _ = pixels(decoded, Recipe(colour=colour), decoded.size)
+        assert served.tobytes() == before.tobytes() != decoded.tobytes()
 
 
 def test_new_recipes_convert_after_the_resize_and_old_ones_before(kinds):
