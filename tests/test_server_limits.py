@@ -106,6 +106,22 @@ def test_renders_beyond_the_queue_get_503_with_retry_after(tmp_path, kinds, monk
         first.join()
 
 
+def test_originals_share_the_renders_bounds(tmp_path, kinds, monkeypatch):
+    """An arithmetic-coded store's /original is a transcode: it waits its turn with the renders."""
+    with make_client(tmp_path, render_threads=1, render_queue=0) as c:
+        image_id = stored(c, kinds["gray"])
+        slow = Blocked()
+        monkeypatch.setattr(routes_images, "render_selection", slow)
+        first, _ = in_thread(lambda: c.get(f"/v1/images/{image_id}", params={"scale": 0.5}))
+        try:
+            assert slow.started.wait(30)
+            assert_error(c.get(f"/v1/images/{image_id}/original"), 503, "Overloaded")
+        finally:
+            slow.released.set()
+            first.join()
+        assert c.get(f"/v1/images/{image_id}/original").status_code == 200
+
+
 def test_admission_counts_running_and_waiting_jobs_until_they_finish():
     admission = Admission(running=1, waiting=1, what="jobs")
     blocked = Blocked("done")

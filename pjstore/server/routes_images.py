@@ -32,6 +32,7 @@ from pjstore.server.negotiate import negotiate
 from pjstore.server.ranges import byte_range
 from pjstore.server.state import State
 from pjstore.server.timeouts import received_within, result_within
+from pjstore.storage import Storage
 from pjstore.url_signing import UrlSigner
 
 PREFIX = "/v1/images"
@@ -158,22 +159,30 @@ def info(image_id: str, s: State) -> dict:
             responses={200: _JPEG_RESPONSE[200], 206: {"description": "One byte range of that file."}},
             summary="The stored progressive file (an arithmetic-coded store's as Huffman); a Range fetches "
                     "just a prefix")
-def original(request: Request, image_id: str, s: State) -> Response:
+async def original(request: Request, image_id: str, s: State) -> Response:
     record = s.store.info(ids.validate(image_id))
     headers = {"ETag": etag(record.id, "original"), "Cache-Control": CACHE_CONTROL, "Accept-Ranges": "bytes"}
     if not_modified(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
-    handout = handed_out(s.store, record)
-    span = byte_range(request.headers.get("range"), handout.length)
-    start, stop = span or (0, handout.length)
-    data = handout.read(start, stop)
-    read = handout.stored_read(start, stop)
+    # In the render pool, under its bounds: an arithmetic-coded store's original is a transcode.
+    job = s.renders.submit(s.render_pool, _original_range, s.store, record, request.headers.get("range"))
+    data, span, length, read = await result_within(job, s.settings.request_timeout, "preparing the original")
     s.metrics.served(read, record.stored_bytes)
     headers[BYTES_READ] = str(read)
     if span is None:
         return Response(data, media_type=JPEG, headers=headers)
-    headers["Content-Range"] = f"bytes {start}-{stop - 1}/{handout.length}"
+    headers["Content-Range"] = f"bytes {span[0]}-{span[1] - 1}/{length}"
     return Response(data, status_code=206, media_type=JPEG, headers=headers)
+
+
+def _original_range(store: Storage, record: ImageRecord,
+                    range_header: str | None) -> tuple[bytes, tuple[int, int] | None, int, int]:
+    """The bytes of the handed-out file `range_header` asks for, the range (None: all), the file's
+    length and the stored bytes read."""
+    handout = handed_out(store, record)
+    span = byte_range(range_header, handout.length)
+    start, stop = span or (0, handout.length)
+    return handout.read(start, stop), span, handout.length, handout.stored_read(start, stop)
 
 
 @router.delete("/{image_id}", status_code=204, dependencies=[Depends(require_key)], response_class=Response,
