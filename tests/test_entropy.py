@@ -13,13 +13,14 @@ from fastapi.testclient import TestClient
 
 from pjstore.encoder.structure import parse
 from pjstore.fsck import fsck
-from pjstore.ingest import IngestOptions, ingest
+from pjstore.ingest import IngestOptions, ingest, prepare
 from pjstore.record import ImageRecord
 from pjstore.samples import encode, pixels
 from pjstore.server.app import create_app
 from pjstore.server.settings import ServerSettings, SettingsError
 from pjstore.storage import LmdbStorage
 
+from edge_cases import CASES
 from helpers import assert_lossless, assert_served_meets_contract, cli_env, jpegtran, open_image, upload
 
 SOF2, SOF10 = 0xC2, 0xCA  # progressive Huffman, progressive arithmetic
@@ -92,6 +93,25 @@ def test_original_and_export_hand_out_the_huffman_file(stores, tmp_path):
     out = tmp_path / "exported.jpg"
     pjstore(path, "export", record.id[:12], "-o", str(out))
     assert out.read_bytes() == huffman_blob
+
+
+@pytest.mark.parametrize("case", ["grayscale", "cmyk", "ycck", "rgb_no_colour_transform", "subsampling_411",
+                                  "chroma_sampled_finer_than_luma", "quality_100", "restart_every_mcu",
+                                  "tiny_1x1", "orientation_6", "icc_in_three_segments"])
+def test_every_kind_of_jpeg_stores_arithmetic_coded_alike(case):
+    """The arithmetic file holds the source's coefficients, recodes to the Huffman store's file byte
+    for byte, and serves the same renditions from no longer prefixes."""
+    from pjstore.encoder.transcode import recoded
+    from tools.jpegtran_wrapper import Jpegtran
+
+    source = CASES[case].make()
+    huffman, arithmetic = (prepare(source, IngestOptions(entropy=e)) for e in ("huffman", "arithmetic"))
+    assert parse(arithmetic.blob).frame.arithmetic and not parse(huffman.blob).frame.arithmetic
+    assert_lossless(source, arithmetic.blob)
+    assert recoded(arithmetic.blob, "huffman", Jpegtran.find()).data == huffman.blob
+    for h, a in zip(huffman.record.offsets.entries, arithmetic.record.offsets.entries, strict=True):
+        assert a.offset <= h.offset
+        assert (a.recipe, a.served_bytes, a.score) == (h.recipe, h.served_bytes, h.score)
 
 
 def test_fsck_verifies_an_arithmetic_store(stores):
