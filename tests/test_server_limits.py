@@ -4,6 +4,7 @@ signed image URLs, and nothing private (EXIF/GPS, tracebacks) in any response.""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import io
@@ -92,33 +93,35 @@ def test_a_slow_render_answers_504_and_keeps_its_thread_counted(tmp_path, kinds,
         assert c.get(f"/v1/images/{image_id}", params={"scale": 0.5}).status_code == 200
 
 
+@contextlib.contextmanager
+def renders_full(c, image_id: str, monkeypatch):
+    """The only render thread busy with a render of `image_id` (no queue), until the block ends."""
+    slow = Blocked()
+    monkeypatch.setattr(routes_images, "render_selection", slow)
+    first, _ = in_thread(lambda: c.get(f"/v1/images/{image_id}", params={"scale": 0.5}))
+    try:
+        assert slow.started.wait(30)
+        yield
+    finally:
+        slow.released.set()
+        first.join()
+
+
 def test_renders_beyond_the_queue_get_503_with_retry_after(tmp_path, kinds, monkeypatch):
     with make_client(tmp_path, render_threads=1, render_queue=0) as c:
         image_id = stored(c, kinds["gray"])
-        slow = Blocked()
-        monkeypatch.setattr(routes_images, "render_selection", slow)
-        first, _ = in_thread(lambda: c.get(f"/v1/images/{image_id}", params={"scale": 0.5}))
-        assert slow.started.wait(30)
-        refused = c.get(f"/v1/images/{image_id}", params={"scale": 0.25})
-        assert_error(refused, 503, "Overloaded")
-        assert refused.headers["retry-after"] == "1"
-        slow.released.set()
-        first.join()
+        with renders_full(c, image_id, monkeypatch):
+            refused = c.get(f"/v1/images/{image_id}", params={"scale": 0.25})
+            assert_error(refused, 503, "Overloaded")
+            assert refused.headers["retry-after"] == "1"
 
 
 def test_originals_share_the_renders_bounds(tmp_path, kinds, monkeypatch):
     """An arithmetic-coded store's /original is a transcode: it waits its turn with the renders."""
     with make_client(tmp_path, render_threads=1, render_queue=0) as c:
         image_id = stored(c, kinds["gray"])
-        slow = Blocked()
-        monkeypatch.setattr(routes_images, "render_selection", slow)
-        first, _ = in_thread(lambda: c.get(f"/v1/images/{image_id}", params={"scale": 0.5}))
-        try:
-            assert slow.started.wait(30)
+        with renders_full(c, image_id, monkeypatch):
             assert_error(c.get(f"/v1/images/{image_id}/original"), 503, "Overloaded")
-        finally:
-            slow.released.set()
-            first.join()
         assert c.get(f"/v1/images/{image_id}/original").status_code == 200
 
 
