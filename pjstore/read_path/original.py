@@ -32,6 +32,7 @@ class HandedOut:
 
 
 def handed_out(store: Storage, record: ImageRecord, jpegtran: Jpegtran | None = None) -> HandedOut:
+    """What `/original` and `export` send for `record` (read lazily where it is the stored file)."""
     if record.entropy == "huffman" and not record.damaged:
         return HandedOut(record.stored_bytes, lambda a, b: store.get_range(record.id, a, b), lambda a, b: b - a)
     stored = store.get_range(record.id, 0, record.stored_bytes)
