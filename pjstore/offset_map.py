@@ -73,14 +73,15 @@ class ScaleOffset:
 
 @dataclass(frozen=True)
 class OffsetMap:
-    """Rows by increasing scale; the last row is scale 1.0, the whole file."""
+    """Rows by increasing scale; the last row is scale 1.0, full size (the whole file under the
+    prefix contract; a prefix too under the served contract)."""
 
     metric: str
     entries: tuple[ScaleOffset, ...]
 
     def __post_init__(self) -> None:
         if not self.entries or self.entries[-1].scale != 1.0:
-            raise ValueError("an offset map ends with scale 1.0 (the whole file)")
+            raise ValueError("an offset map ends with scale 1.0 (full size)")
         for a, b in itertools.pairwise(self.entries):
             if not a.scale < b.scale:
                 raise ValueError("offset map scales must increase")

@@ -71,9 +71,9 @@ class ImageRecord:
             raise bad("one threshold per scale below 1.0")
         if not all(isinstance(t, (int, float)) and math.isfinite(t) for t in self.thresholds):
             raise bad("thresholds must be finite numbers")
-        if self.offsets.entries[-1].offset != self.stored_bytes or \
-                any(e.offset > self.stored_bytes for e in self.offsets.entries):
-            raise bad("offsets must lie within the stored file, the last being all of it")
+        if any(e.offset > self.stored_bytes for e in self.offsets.entries) or \
+                (self.contract == "prefix" and self.offsets.entries[-1].offset != self.stored_bytes):
+            raise bad("offsets must lie within the stored file (the prefix contract's last: all of it)")
         if not all(isinstance(w, str) for w in self.warnings):
             raise bad("warnings must be strings")
         if self.egress is not None and not (isinstance(self.egress, (int, float)) and math.isfinite(self.egress)

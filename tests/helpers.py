@@ -186,15 +186,16 @@ def assert_served_meets_contract(source: bytes, stored: bytes, record, target, e
         assert got >= threshold
         assert got == pytest.approx(entry.score, abs=1e-3)
         assert len(data) == entry.served_bytes
-        if entry.scale < 1:  # the whole image serves its own floor; finding it again is costly
+        if entry.offset == len(stored) and entry.scale == 1:
+            assert len(data) == entry.floor_bytes, "the whole file at full size serves the floor itself"
+        if entry.scale < 1 or entry.width * entry.height <= 1 << 20:  # finding a big floor again is costly
             floor = floor_bytes(source, entry.scale, threshold)
             assert entry.floor_bytes <= floor * 1.02 + 16, "the floor is the smallest passing JPEG"
             assert len(data) <= egress * floor * 1.02 + 16
         else:
-            assert len(data) == entry.floor_bytes
+            assert len(data) <= egress * entry.floor_bytes + 1
         previous = entry.offset
     assert record.offsets.entries[-1].scale == 1.0
-    assert record.offsets.entries[-1].offset == len(stored)
 
 
 def assert_meets_its_contract(source: bytes, stored: bytes, record, target) -> None:

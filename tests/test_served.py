@@ -155,6 +155,7 @@ def test_record_validates_itself(served_store):
     from dataclasses import replace
 
     for bad in ({"orientation": 9}, {"width": 0}, {"contract": "neither"}, {"id": "xyz"},
-                {"stored_bytes": record.stored_bytes + 1}):
+                {"stored_bytes": max(e.offset for e in record.offsets.entries) - 1},
+                {"contract": "prefix", "stored_bytes": record.offsets.entries[-1].offset + 1}):
         with pytest.raises(ValueError):
             replace(record, **bad)
