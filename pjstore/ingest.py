@@ -98,8 +98,10 @@ class IngestOptions:
             raise ValueError(f"unknown entropy coding {self.entropy!r}; choose from {transcode.ENTROPIES}")
         if not set(self.formats) <= set(MODERN):
             raise ValueError(f"formats must be among {MODERN}, not {self.formats}")
-        if min(self.max_pixels, self.max_bytes, self.max_scans, self.max_app_segments) < 1 or self.max_icc_bytes < 0:
-            raise ValueError("limits must be positive")
+        low = [n for n in ("max_pixels", "max_bytes", "max_scans", "max_app_segments") if getattr(self, n) < 1]
+        if low or self.max_icc_bytes < 0:
+            raise ValueError(f"limits must be positive (max_icc_bytes: at least 0): "
+                             f"{', '.join(low + ['max_icc_bytes'] * (self.max_icc_bytes < 0))}")
         if self.accept_damaged and self.contract != "served":
             raise ValueError("accepting damaged images needs the served contract (they have no prefixes)")
 

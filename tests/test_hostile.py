@@ -33,7 +33,7 @@ from pjstore.samples import encode
 from pjstore.server.settings import ServerSettings
 from pjstore.storage import LmdbStorage, open_storage
 
-from helpers import assert_error, assert_lossless, crop, ingest_json, make_client, stored_ids, upload
+from helpers import assert_error, assert_lossless, cli, cli_env, crop, ingest_json, make_client, stored_ids, upload
 
 REPO = Path(__file__).resolve().parents[1]
 EOI = b"\xff\xd9"
@@ -193,6 +193,13 @@ def test_the_caps_are_options_of_ingest_and_serve(tmp_path, photo):
     for bad in ({"max_source_scans": 0}, {"max_app_segments": 0}, {"max_icc_bytes": -1}):
         with pytest.raises(ConfigError):
             ServerSettings(**bad)
+    for bad_args in (["--max-source-scans", "0"], ["--max-app-segments", "0"], ["--max-icc-bytes", "-1"],
+                     ["--accept-damaged", "--contract", "prefix"]):
+        refused = subprocess.run(cli(tmp_path / "refused", str(tmp_path / "crowded.jpg"), *bad_args), env=cli_env(),
+                                 capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+        assert "Error:" in refused.stderr, refused.stderr
+    assert not (tmp_path / "refused").exists(), "a refused command makes no store"
 
 
 # --- ICC profiles: capped, repaired or dropped, never a reason to refuse -------------------------

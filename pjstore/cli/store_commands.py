@@ -80,11 +80,14 @@ def ingest(ctx, paths, scheme, scales, threshold, metric, max_pixels, contract, 
     """
     if workers and dask_scheduler:
         raise click.UsageError("give --workers or --dask-scheduler, not both")
-    options = IngestOptions(scheme, quality_target(scales, threshold, metric), max_pixels,
-                            search=search_settings(search_given(search)), contract=contract, egress=egress,
-                            keep_profile=keep_profile, formats=formats, accept_damaged=accept_damaged,
-                            entropy=entropy, max_scans=max_source_scans, max_app_segments=max_app_segments,
-                            max_icc_bytes=max_icc_bytes)
+    try:  # IngestOptions validates the combination (a cap below 1, damaged under the prefix contract)
+        options = IngestOptions(scheme, quality_target(scales, threshold, metric), max_pixels,
+                                search=search_settings(search_given(search)), contract=contract, egress=egress,
+                                keep_profile=keep_profile, formats=formats, accept_damaged=accept_damaged,
+                                entropy=entropy, max_scans=max_source_scans, max_app_segments=max_app_segments,
+                                max_icc_bytes=max_icc_bytes)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     found = scan(paths)
     if found.left_out:
         kinds = ", ".join(f"{n} {suffix or 'unnamed'}" for suffix, n in found.left_out_by_suffix())
