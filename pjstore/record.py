@@ -4,7 +4,9 @@ Two documents come from a record: the stored one (`dumps`/`loads`), versioned as
 read by keyword, with a migration from every earlier version; and the API one (`to_json`), what
 `pjstore info` and the HTTP info show. Version 1 is 0.1.0's format (no "v" key): offsets by the
 prefix contract, served with the legacy recipe (quality 85); its records keep being served so.
-Version 3 added `entropy` (version 2 files are Huffman-coded) and `egress` (unknown before).
+Version 3 added `entropy` (version 2 files are Huffman-coded) and `egress` (unknown before);
+version 4, recipes with a restoration filter (`restore`; none before), so a pjstore that would
+serve them without it refuses them instead.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pjstore.offset_map import OffsetMap
 from pjstore.quality.contract import QualityTarget
 from pjstore.rendition.recipe import LEGACY
 
-VERSION = 3
+VERSION = 4
 AS_UPLOADED = "as-uploaded"  # the scheme of a damaged image, stored without transcoding
 CONTRACTS = ("served", "prefix")
 _ID = re.compile(r"[0-9a-f]{64}")
@@ -159,7 +161,7 @@ def _common(d: dict) -> dict:
                               "stored_bytes", "scheme", "scans", "stored_sha256")}
 
 
-def _v3(d: dict) -> ImageRecord:
+def _v4(d: dict) -> ImageRecord:
     return ImageRecord(**_common(d), thresholds=tuple(d["thresholds"]),
                        offsets=OffsetMap.from_json(d["metric"], d["scales"]), contract=d["contract"],
                        warnings=tuple(d["warnings"]), damaged=d["damaged"], entropy=d["entropy"],
@@ -168,7 +170,7 @@ def _v3(d: dict) -> ImageRecord:
 
 def _v2(d: dict) -> ImageRecord:
     """Before entropy and egress were recorded: every stored file Huffman-coded."""
-    return _v3({"damaged": False, **d, "entropy": "huffman", "egress": None})
+    return _v4({"damaged": False, **d, "entropy": "huffman", "egress": None})
 
 
 def _v1(d: dict) -> ImageRecord:
@@ -178,4 +180,5 @@ def _v1(d: dict) -> ImageRecord:
                        offsets=OffsetMap.from_json(d["metric"], rows), contract="prefix")
 
 
-_READERS = {1: _v1, 2: _v2, 3: _v3}
+# Version 3 is read as 4 is: its recipes have no `restore` key (Recipe.from_json).
+_READERS = {1: _v1, 2: _v2, 3: _v4, 4: _v4}

@@ -1,4 +1,4 @@
-"""Step 7: encode a baseline JPEG carrying no metadata but, when the recipe keeps it, the colour profile."""
+"""Step 8: encode a baseline JPEG carrying no metadata but, when the recipe keeps it, the colour profile."""
 
 from __future__ import annotations
 

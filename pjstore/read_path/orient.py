@@ -1,4 +1,4 @@
-"""Step 6: apply the EXIF orientation so what is served is upright."""
+"""Step 7: apply the EXIF orientation so what is served is upright."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """The read path end to end: a stored image and a requested size in, a baseline JPEG out.
 
 `make_rendition` is the only code that makes a rendition: the server, the CLI and the write path's
-recipe search (`pjstore.rendition.choose`) all call it, the search through its two halves
-(`pixels`, then `encode_pixels`), so what a record promises is what is sent.
+recipe search (`pjstore.rendition.choose`) all call it, the search through its parts
+(`decoded`, `coloured`, `finished`, then `encode_pixels`), so what a record promises is what is sent.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pjstore.read_path.decode import decode
 from pjstore.read_path.encode import encode
 from pjstore.read_path.orient import orient
 from pjstore.read_path.prefix import read_prefix
+from pjstore.read_path.restore import restore
 from pjstore.read_path.scale import scale as resize
 from pjstore.record import ImageRecord
 from pjstore.rendition import formats
@@ -70,18 +71,30 @@ def decoded(jpeg: bytes, recipe: Recipe, size: tuple[int, int]) -> Image.Image:
 
 def pixels(image: Image.Image, recipe: Recipe, size: tuple[int, int],
            orientation: int = 1) -> tuple[Image.Image, bytes | None]:
-    """Steps 4-6 on a decoded image: colour, resize, orient (colour after the resize where the
-    recipe says so); and the profile to attach, if any."""
+    """Steps 4-7 on a decoded image: colour, resize, restore, orient; and the profile to attach."""
+    image, icc = coloured(image, recipe, recipe.restore.at(size) if recipe.restore else size)
+    return finished(image, recipe, size, orientation), icc
+
+
+def coloured(image: Image.Image, recipe: Recipe, size: tuple[int, int]) -> tuple[Image.Image, bytes | None]:
+    """Steps 4-5: colour and resize to `size` (colour after the resize where the recipe says so);
+    and the profile to attach, if any."""
     if recipe.colour == CONVERT:
-        image, icc = to_served(resize(image, size, recipe.reducing_gap), recipe.colour)
-    else:
-        image, icc = to_served(image, recipe.colour)
-        image = resize(image, size, recipe.reducing_gap)
-    return orient(image, orientation), icc
+        return to_served(resize(image, size, recipe.reducing_gap), recipe.colour)
+    image, icc = to_served(image, recipe.colour)
+    return resize(image, size, recipe.reducing_gap), icc
+
+
+def finished(image: Image.Image, recipe: Recipe, size: tuple[int, int], orientation: int = 1) -> Image.Image:
+    """Steps 6-7 on the coloured, resized image: the recipe's restoration (resized to `size` after,
+    where it ran at its own: Restoration.at), then orientation."""
+    if recipe.restore is not None:
+        image = resize(restore(image, recipe.restore), size)
+    return orient(image, orientation)
 
 
 def encode_pixels(image: Image.Image, recipe: Recipe, icc: bytes | None, encoding: Encoding | None = None) -> bytes:
-    """Step 7: a baseline JPEG as the recipe says, or WebP/AVIF as `encoding` says."""
+    """Step 8: a baseline JPEG as the recipe says, or WebP/AVIF as `encoding` says."""
     if encoding is not None:
         return formats.encode(image, encoding, icc)
     return encode(image, recipe.quality, icc, recipe.subsampling)

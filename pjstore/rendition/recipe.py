@@ -6,7 +6,9 @@ candidate prefixes, kept in the record, and followed exactly by every read.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+
+from pjstore.rendition.restoration import Restoration
 
 DRAFTS = (1, 2, 4, 8)  # libjpeg's DCT-domain scale denominators (1: full decode)
 SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
@@ -25,6 +27,7 @@ class Recipe:
     quality: int = 85
     subsampling: str = "4:2:0"  # ignored for greyscale
     colour: str = "none"
+    restore: Restoration | None = None  # a filter fit to the reference, applied after the resize
 
     def __post_init__(self) -> None:
         if self.draft not in DRAFTS:
@@ -38,14 +41,21 @@ class Recipe:
             raise ValueError(f"subsampling must be one of {SUBSAMPLINGS}, not {self.subsampling!r}")
         if self.colour not in COLOURS:
             raise ValueError(f"colour must be one of {COLOURS}, not {self.colour!r}")
+        if self.restore is not None and not isinstance(self.restore, Restoration):
+            raise ValueError(f"restore must be a Restoration or None, not {self.restore!r}")
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {"draft": self.draft, "reducing_gap": self.reducing_gap, "quality": self.quality,
+                "subsampling": self.subsampling, "colour": self.colour,
+                "restore": None if self.restore is None else self.restore.to_json()}
 
     @classmethod
     def from_json(cls, d: dict) -> Recipe:
+        """Rows before record version 4 have no `restore` (none)."""
+        restore = d.get("restore")
         return cls(draft=d["draft"], reducing_gap=d["reducing_gap"], quality=d["quality"],
-                   subsampling=d["subsampling"], colour=d["colour"])
+                   subsampling=d["subsampling"], colour=d["colour"],
+                   restore=None if restore is None else Restoration.from_json(restore))
 
 
 # What 0.1.0 served for every scale: a full decode, LANCZOS, quality 85, 4:2:0, the profile copied.
