@@ -33,6 +33,7 @@ from pjstore.corpus import walk  # noqa: E402
 from pjstore.encoder.transcode import ENTROPIES  # noqa: E402
 from pjstore.errors import PjstoreError  # noqa: E402
 from pjstore.evaluation.served import ServedRow, measure  # noqa: E402
+from pjstore.rendition.choose import DEFAULT_EGRESS  # noqa: E402
 
 
 def _one(path: Path, egresses: tuple[float, ...], widths: int,
@@ -45,7 +46,7 @@ def _one(path: Path, egresses: tuple[float, ...], widths: int,
     return rows, time.process_time() - start, None
 
 
-def summarize(rows: list[ServedRow], command: str, cpu_s: float, failures: list[str]) -> str:
+def summarize(rows: list[ServedRow], command: str, cpu_s: float, failures: list[str], tune: int = 0) -> str:
     images = len({r.image for r in rows})
     scales = sorted({r.scale for r in rows if r.stored_scale})
     policies = sorted({r.policy for r in rows}, key=lambda p: (p != "prefix", float(p[2:]) if p != "prefix" else 0))
@@ -55,8 +56,30 @@ def summarize(rows: list[ServedRow], command: str, cpu_s: float, failures: list[
              "(mean over images); *served/floor* = sum of served bytes / sum of floors (the smallest "
              "baseline JPEG of the size meeting the threshold, from the whole source), and the worst image.",
              "",
-             "| policy | scale | below threshold | worst score | mean read | served/floor (sum) | worst served/floor |",
-             "|---|---|---|---|---|---|---|"]
+             "*restored* = renditions whose recipe carries a restoration filter.", "",
+             *_table(rows, policies, scales)]
+    if tune:
+        # The first `tune` images (by name) are the ones the search's constants were chosen on.
+        names = sorted({r.image for r in rows})
+        tuned = set(names[:tune])
+        default = [p for p in policies if p == f"k={DEFAULT_EGRESS:g}"]
+        for label, keep in ((f"tune (first {len(tuned)})", True), (f"held out ({len(names) - len(tuned)})", False)):
+            lines += ["", f"{label}:", "", *_table([r for r in rows if (r.image in tuned) == keep], default, scales)]
+    between = [r for r in rows if not r.stored_scale]
+    if between:
+        ok = sum(r.score >= r.threshold for r in between)
+        lines += ["", f"Sizes between stored scales (`w=`, {between[0].policy}, random widths): "
+                      f"{ok}/{len(between)} = {ok / len(between):.1%} meet the threshold "
+                      f"(worst {min(r.score for r in between):.2f} dB; served/floor of the covering scale "
+                      f"is not defined for them)."]
+    if failures:
+        lines += ["", "Not measured:", *[f"- {f}" for f in failures]]
+    return "\n".join(lines) + "\n"
+
+
+def _table(rows: list[ServedRow], policies: list[str], scales: list[float]) -> list[str]:
+    lines = ["| policy | scale | below threshold | worst score | mean read | served/floor (sum) | worst served/floor "
+             "| restored |", "|---|---|---|---|---|---|---|---|"]
     by = defaultdict(list)
     for r in rows:
         if r.stored_scale:
@@ -71,17 +94,8 @@ def summarize(rows: list[ServedRow], command: str, cpu_s: float, failures: list[
             ratio = sum(r.served_bytes for r in rs) / sum(r.floor_bytes for r in rs)
             worst = max(r.served_bytes / r.floor_bytes for r in rs)
             lines.append(f"| {policy} | {scale:g} | {below}/{len(rs)} | {min(r.score for r in rs):.2f} | "
-                         f"{read:.3f} | {ratio:.3f} | {worst:.3f} |")
-    between = [r for r in rows if not r.stored_scale]
-    if between:
-        ok = sum(r.score >= r.threshold for r in between)
-        lines += ["", f"Sizes between stored scales (`w=`, {between[0].policy}, random widths): "
-                      f"{ok}/{len(between)} = {ok / len(between):.1%} meet the threshold "
-                      f"(worst {min(r.score for r in between):.2f} dB; served/floor of the covering scale "
-                      f"is not defined for them)."]
-    if failures:
-        lines += ["", "Not measured:", *[f"- {f}" for f in failures]]
-    return "\n".join(lines) + "\n"
+                         f"{read:.3f} | {ratio:.3f} | {worst:.3f} | {sum(r.restored for r in rs)} |")
+    return lines
 
 
 def frontier(rows: list[ServedRow], out: Path) -> None:
@@ -136,6 +150,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--entropy", choices=ENTROPIES, default="huffman", help="the stored file's entropy coding")
     ap.add_argument("--plot-only", action="store_true", help="redraw frontier.png from OUT/served.csv")
+    ap.add_argument("--tune", type=int, default=0,
+                    help="the first N images (by name) tuned the search: report them and the rest apart")
     a = ap.parse_args()
     if a.plot_only:
         types = {f.name: f.type for f in fields(ServedRow)}
@@ -161,7 +177,7 @@ def main() -> None:
         w.writeheader()
         w.writerows(asdict(r) for r in rows)
     command = shlex.join(["python", *sys.argv])
-    (a.out / "summary.md").write_text(summarize(rows, command, cpu, failures))
+    (a.out / "summary.md").write_text(summarize(rows, command, cpu, failures, a.tune))
     frontier(rows, a.out / "frontier.png")
     print((a.out / "summary.md").read_text())
 

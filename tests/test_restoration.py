@@ -160,3 +160,15 @@ def test_version_3_records_load_without_restoration_and_newer_ones_are_refused(t
     assert [e.offset for e in old.offsets.entries] == [e.offset for e in record.offsets.entries]
     with pytest.raises(CorruptRecord, match="newer pjstore"):
         ImageRecord.loads(json.dumps({**doc, "v": 5}).encode())
+
+
+def test_renditions_above_the_pixel_cap_are_not_restored(tmp_path, monkeypatch):
+    from pjstore.ingest import prepare
+    from pjstore.rendition import restoration
+
+    out = tmp_path / "cat.jpg"
+    Image.fromarray(samples.chelsea()).save(out, quality=90)
+    monkeypatch.setattr(restoration, "MAX_PIXELS", 100 * 80)  # between the 10% (45x30) and 25% sizes
+    entries = prepare(out.read_bytes()).record.offsets.entries
+    assert all(e.recipe.restore is None for e in entries if e.width * e.height > 100 * 80)
+    assert any(e.recipe.restore is not None for e in entries if e.width * e.height <= 100 * 80)

@@ -42,6 +42,7 @@ class ServedRow:
     subsampling: str
     draft: int
     stored_scale: bool  # False: a size between stored scales (w=)
+    restored: bool = False  # the recipe carries a restoration filter
 
 
 def _prefix(blob: bytes, offset: int) -> bytes:
@@ -70,7 +71,7 @@ def measure(image: str, source: bytes, egresses: tuple[float, ...], widths: int 
         score = grader(references(recipe.colour), size, record.orientation)(data)
         return ServedRow(image, policy, entry.scale, size[0], size[1], len(source), entry.offset, len(data),
                          floors[entry.scale], score, threshold, recipe.quality, recipe.subsampling,
-                         recipe.draft, stored_scale)
+                         recipe.draft, stored_scale, recipe.restore is not None)
 
     for entry, threshold in zip(record.offsets.entries, thresholds, strict=True):
         rows.append(row("prefix", entry, LEGACY, (entry.width, entry.height), threshold, True))

@@ -136,7 +136,7 @@ class ScaleSearch:
         self.grade = grader(reference, size, look.orientation)
         self.grade_pixels = pixel_grader(reference, size, look.orientation)
         self.want = reference.at(size)  # stored axes, as the restoration is fit before orienting
-        self.restoring = restoring
+        self.restoring = restoring and size[0] * size[1] <= restoration.MAX_PIXELS
         # Per decode, restoration or not, and chroma: the last answer, the last quality over the budget.
         self.guesses: dict[tuple[int, bool, str], int] = {}
         self.over_budget: dict[tuple[int, bool, str], int] = {}
