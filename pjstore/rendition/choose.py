@@ -151,18 +151,19 @@ class ScaleSearch:
         for draft in drafts:
             base = Recipe(draft=draft, colour=self.colour)
             resized, icc = pipeline.coloured(pipeline.decoded(prefix, base, self.size), base, self.size)
-            variants = [base]
             fitted = restoration.fit(np.asarray(resized), self.want) if self.restoring else None
-            if fitted is not None:
-                variants.append(replace(base, restore=fitted))
+            # Restored first: the unrestored pixels score lower, so where the restored ones serve
+            # nothing within the budget the unrestored are not tried (most prefixes of a walk).
+            variants = [base] if fitted is None else [replace(base, restore=fitted), base]
             for variant in variants:
                 served = pipeline.finished(resized, variant, self.size, self.orientation)
                 if self.grade_pixels(served) < self.threshold:
-                    continue
-                for subsampling in self.subsamplings:
-                    lowest = self._lowest(served, icc, replace(variant, subsampling=subsampling), budget)
-                    if lowest is not None:
-                        found.append(lowest)
+                    break
+                recipes = [self._lowest(served, icc, replace(variant, subsampling=s), budget)
+                           for s in self.subsamplings]
+                found += [r for r in recipes if r is not None]
+                if not any(recipes):
+                    break
         return found
 
     def _lowest(self, served: Image.Image, icc: bytes | None, recipe: Recipe,

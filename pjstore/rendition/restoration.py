@@ -27,7 +27,7 @@ OWN_SIZE_BELOW = 0.75  # see Restoration.at
 # 3 MP, about a whole render at 50% of a 12 MP photo), the decode's much less. With no cap, full
 # size took 1.29x libvips' CPU on 5 hires photos (0.54x unrestored).
 MAX_PIXELS = 1 << 20
-FIT_SAMPLES = 1 << 20  # above this many samples a spread of rows is fit (the normal equations are 7x7)
+FIT_SAMPLES = 1 << 16  # above this many samples a spread of rows is fit (7 unknowns; 1 << 20 cost 3x the CPU)
 RIDGE = 1e-6  # see fit; 1e-4 already read 2% more at 10% on 40 shared photos
 
 
