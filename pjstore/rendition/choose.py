@@ -143,10 +143,10 @@ class ScaleSearch:
 
     def recipes_at(self, prefix: bytes, drafts: tuple[int, ...],
                    budget: float = float("inf")) -> list[tuple[Recipe, Encoded]]:
-        """Per decode of `drafts`, with and without a restoration filter fit to the reference, and
-        per chroma, the lowest quality meeting the threshold from `prefix`, where it serves at most
-        `budget` bytes. Pixels that miss the threshold before any encoding are not encoded (the
-        encoder's loss only adds to theirs)."""
+        """Per decode of `drafts`, with a restoration filter fit to the reference and (where that
+        served) without, and per chroma, the lowest quality meeting the threshold from `prefix`,
+        where it serves at most `budget` bytes. Pixels that miss the threshold before any encoding
+        are not encoded (the encoder's loss only adds to theirs)."""
         found: list[tuple[Recipe, Encoded]] = []
         for draft in drafts:
             base = Recipe(draft=draft, colour=self.colour)
