@@ -6,7 +6,8 @@ read by keyword, with a migration from every earlier version; and the API one (`
 prefix contract, served with the legacy recipe (quality 85); its records keep being served so.
 Version 3 added `entropy` (version 2 files are Huffman-coded) and `egress` (unknown before);
 version 4, recipes with a restoration filter (`restore`; none before), so a pjstore that would
-serve them without it refuses them instead.
+serve them without it refuses them instead, and `recipe_search`, the generation of the search that
+chose them (1 before), so `pjstore migrate` re-chooses older ones.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pjstore.encoder.transcode import ENTROPIES
 from pjstore.errors import CorruptRecord
 from pjstore.offset_map import OffsetMap
 from pjstore.quality.contract import QualityTarget
-from pjstore.rendition.recipe import LEGACY
+from pjstore.rendition.recipe import LEGACY, SEARCH_GENERATION
 
 VERSION = 4
 AS_UPLOADED = "as-uploaded"  # the scheme of a damaged image, stored without transcoding
@@ -51,6 +52,8 @@ class ImageRecord:
     # The egress policy the served rows were chosen under, so a repair chooses them alike
     # (None: the prefix contract, or chosen before version 3).
     egress: float | None = None
+    # The recipe search generation that chose the served rows (rendition.recipe.SEARCH_GENERATION).
+    recipe_search: int = SEARCH_GENERATION
 
     def __post_init__(self) -> None:
         def bad(why: str) -> ValueError:
@@ -83,6 +86,9 @@ class ImageRecord:
             raise bad(f"egress {self.egress!r} is not a number >= 1")
         if self.entropy not in ENTROPIES:
             raise bad(f"entropy {self.entropy!r} is not one of {ENTROPIES}")
+        if not (isinstance(self.recipe_search, int) and not isinstance(self.recipe_search, bool)
+                and 1 <= self.recipe_search <= SEARCH_GENERATION):
+            raise bad(f"recipe_search {self.recipe_search!r} is not a generation in 1..{SEARCH_GENERATION}")
         if not isinstance(self.damaged, bool):
             raise bad("damaged must be true or false")
         if self.damaged and (self.stored_bytes != self.source_bytes or self.scheme != AS_UPLOADED
@@ -115,6 +121,7 @@ class ImageRecord:
             "damaged": self.damaged,
             "entropy": self.entropy,
             "egress": self.egress,
+            "recipe_search": self.recipe_search,
         }
 
     def dumps(self) -> bytes:
@@ -139,10 +146,12 @@ class ImageRecord:
             raise CorruptRecord(f"stored record cannot be read: {type(exc).__name__}: {exc}") from None
 
     def current(self, formats: tuple[str, ...] = ()) -> bool:
-        """Whether the record has recipes chosen for the served contract and a setting for each of
-        `formats` at every scale (nothing to migrate). Rows gained `formats` without a version
-        change: a reader by keyword that predates them serves JPEG and ignores the key."""
-        return self.contract == "served" and all(e.format(f) for e in self.offsets.entries for f in formats)
+        """Whether the record has recipes chosen for the served contract by the newest recipe search
+        (a damaged image's read the whole file either way) and a setting for each of `formats` at
+        every scale: nothing to migrate. Rows gained `formats` without a version change: a reader by
+        keyword that predates them serves JPEG and ignores the key."""
+        newest = self.damaged or self.recipe_search == SEARCH_GENERATION
+        return self.contract == "served" and newest and all(e.format(f) for e in self.offsets.entries for f in formats)
 
 
 def _stored(r: ImageRecord) -> dict:
@@ -152,7 +161,7 @@ def _stored(r: ImageRecord) -> dict:
         "scheme": r.scheme, "scans": r.scans, "contract": r.contract, "metric": r.offsets.metric,
         "thresholds": list(r.thresholds), "scales": r.offsets.to_json(), "stored_sha256": r.stored_sha256,
         "warnings": list(r.warnings), "damaged": r.damaged, "entropy": r.entropy,
-        "egress": r.egress,
+        "egress": r.egress, "recipe_search": r.recipe_search,
     }
 
 
@@ -165,20 +174,24 @@ def _v4(d: dict) -> ImageRecord:
     return ImageRecord(**_common(d), thresholds=tuple(d["thresholds"]),
                        offsets=OffsetMap.from_json(d["metric"], d["scales"]), contract=d["contract"],
                        warnings=tuple(d["warnings"]), damaged=d["damaged"], entropy=d["entropy"],
-                       egress=d["egress"])
+                       egress=d["egress"], recipe_search=d["recipe_search"])
+
+
+def _v3(d: dict) -> ImageRecord:
+    """Before restoration filters: recipes without `restore`, chosen by the first recipe search."""
+    return _v4({**d, "recipe_search": 1})
 
 
 def _v2(d: dict) -> ImageRecord:
     """Before entropy and egress were recorded: every stored file Huffman-coded."""
-    return _v4({"damaged": False, **d, "entropy": "huffman", "egress": None})
+    return _v3({"damaged": False, **d, "entropy": "huffman", "egress": None})
 
 
 def _v1(d: dict) -> ImageRecord:
     """0.1.0: rows without recipes (served at quality 85, the legacy recipe), prefix contract."""
     rows = [{k: v for k, v in row.items() if k != "recipe"} | {"recipe": LEGACY.to_json()} for row in d["scales"]]
     return ImageRecord(**_common(d), thresholds=tuple(d["thresholds"]),
-                       offsets=OffsetMap.from_json(d["metric"], rows), contract="prefix")
+                       offsets=OffsetMap.from_json(d["metric"], rows), contract="prefix", recipe_search=1)
 
 
-# Version 3 is read as 4 is: its recipes have no `restore` key (Recipe.from_json).
-_READERS = {1: _v1, 2: _v2, 3: _v4, 4: _v4}
+_READERS = {1: _v1, 2: _v2, 3: _v3, 4: _v4}

@@ -155,8 +155,10 @@ def test_version_3_records_load_without_restoration_and_newer_ones_are_refused(t
     assert doc["v"] == 4 and any(row["recipe"]["restore"] for row in doc["scales"])
     for row in doc["scales"]:
         del row["recipe"]["restore"]
+    del doc["recipe_search"]
     old = ImageRecord.loads(json.dumps({**doc, "v": 3}).encode())
     assert all(e.recipe.restore is None for e in old.offsets.entries)
+    assert old.recipe_search == 1 and not old.current(), "chosen by the first search: migrate re-chooses it"
     assert [e.offset for e in old.offsets.entries] == [e.offset for e in record.offsets.entries]
     with pytest.raises(CorruptRecord, match="newer pjstore"):
         ImageRecord.loads(json.dumps({**doc, "v": 5}).encode())
@@ -172,3 +174,32 @@ def test_renditions_above_the_pixel_cap_are_not_restored(tmp_path, monkeypatch):
     entries = prepare(out.read_bytes()).record.offsets.entries
     assert all(e.recipe.restore is None for e in entries if e.width * e.height > 100 * 80)
     assert any(e.recipe.restore is not None for e in entries if e.width * e.height <= 100 * 80)
+
+
+def test_migrate_rechooses_recipes_of_an_older_search_keeping_the_record_s_policy(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from pjstore.ingest import IngestOptions, prepare
+    from pjstore.migrate import migrate
+    from pjstore.rendition import restoration
+    from pjstore.storage import LmdbStorage
+
+    from helpers import assert_served_meets_contract
+
+    out = tmp_path / "cat.jpg"
+    Image.fromarray(samples.chelsea()).save(out, quality=90)
+    source = out.read_bytes()
+    with monkeypatch.context() as m:  # the first recipe search: no restoration anywhere
+        m.setattr(restoration, "MAX_PIXELS", 0)
+        old = prepare(source, IngestOptions(egress=1.5))
+    record = replace(old.record, recipe_search=1)
+    assert not record.current()
+    with LmdbStorage(tmp_path / "store") as store:
+        store.put(record, old.blob)
+        report = migrate(store)  # the default options' egress (1.25) is not the record's
+        assert report.upgraded == (record.id,) and not report.failed
+        new = store.info(record.id)
+        assert new.recipe_search == 2 and new.current() and new.egress == 1.5
+        assert any(e.recipe.restore is not None for e in new.offsets.entries)
+        assert_served_meets_contract(source, old.blob, new, new.target, egress=1.5)
+        assert migrate(store).upgraded == (), "a rerun skips records already current"

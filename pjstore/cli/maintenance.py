@@ -34,8 +34,9 @@ def fsck(ctx, repair) -> None:
 @click.pass_context
 def migrate(ctx, egress, keep_profile, formats) -> None:
     """Choose served-contract recipes, in place, for records without them (0.1.0 stores, --contract
-    prefix) or without a setting for each of --formats. Each image is replaced atomically on its own;
-    a rerun resumes where one stopped."""
+    prefix), chosen by an older recipe search (before restoration filters), or without a setting for
+    each of --formats. Records already under the served contract keep their own egress policy and
+    profile handling. Each image is replaced atomically on its own; a rerun resumes where one stopped."""
     from pjstore.ingest import IngestOptions
     from pjstore.migrate import migrate as run_migrate
 

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 from pjstore.rendition.restoration import Restoration
 
+# The recipe search's generation, kept in each record it chooses, so `pjstore migrate` can re-choose
+# what an older one chose: 1, before restoration filters (records up to version 3); 2, with them.
+SEARCH_GENERATION = 2
 DRAFTS = (1, 2, 4, 8)  # libjpeg's DCT-domain scale denominators (1: full decode)
 SUBSAMPLINGS = ("4:4:4", "4:2:2", "4:2:0")
 # none: pixels as decoded, no profile (the source has none, or one equivalent to sRGB);
