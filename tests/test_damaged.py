@@ -150,10 +150,10 @@ def test_limits_still_hold(store):
 def test_records_without_the_field_read_as_undamaged():
     record = prepare(SOURCES["grey"](), IngestOptions(scheme="progressive")).record
     stored = json.loads(record.dumps())  # as version 2 wrote it before the field (nor v3's) existed
-    del stored["damaged"], stored["entropy"], stored["egress"]
+    del stored["damaged"], stored["entropy"], stored["egress"], stored["recipe_search"]
     stored["v"] = 2
     read = ImageRecord.loads(json.dumps(stored).encode())
-    assert read == dataclasses.replace(record, egress=None) and not read.damaged
+    assert read == dataclasses.replace(record, egress=None, recipe_search=1) and not read.damaged
 
 
 def test_prefix_contract_cannot_accept_damaged():

@@ -150,9 +150,10 @@ def test_cli_and_server_take_the_option(tmp_path, photo):
 def test_records_before_version_3_are_huffman(stores):
     _, record, _ = stores["huffman"]
     old = json.loads(record.dumps())
-    del old["entropy"], old["egress"]
+    del old["entropy"], old["egress"], old["recipe_search"]
     old["v"] = 2
-    assert ImageRecord.loads(json.dumps(old).encode()) == ImageRecord(**{**record.__dict__, "egress": None})
+    assert ImageRecord.loads(json.dumps(old).encode()) == ImageRecord(**{**record.__dict__, "egress": None,
+                                                                          "recipe_search": 1})
     for bad in ({"entropy": "lzw"}, {"egress": 0.5}, {"egress": float("nan")}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             ImageRecord(**{**record.__dict__, **bad})
