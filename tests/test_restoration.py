@@ -86,7 +86,7 @@ def test_the_kernel_has_the_square_symmetries():
 
 
 @pytest.mark.parametrize("bad", [dict(taps=(1.0,) * 5), dict(taps=(math.nan,) + (0.0,) * 5),
-                                 dict(taps=(17.0,) + (0.0,) * 5), dict(offset=1e6), dict(width=0),
+                                 dict(taps=(17.0,) + (0.0,) * 5), dict(offset=1e6), dict(offset="3"), dict(width=0),
                                  dict(height=2.5)])
 def test_restorations_validate_themselves(bad):
     with pytest.raises(ValueError):

@@ -20,6 +20,9 @@ import numpy as np
 RADIUS = 2  # a 5x5 kernel: what Pillow's Kernel filter applies in C
 # The kernel's distinct taps up to the square's symmetries, as (row, column) offsets with row <= column.
 TAPS = tuple((a, b) for a in range(RADIUS + 1) for b in range(a, RADIUS + 1))
+# Each kernel position (row, column offset from the centre), row by row, with the tap it takes.
+_POSITIONS = tuple(((i, j), TAPS.index((min(abs(i), abs(j)), max(abs(i), abs(j)))))
+                   for i in range(-RADIUS, RADIUS + 1) for j in range(-RADIUS, RADIUS + 1))
 MAX_TAP = 16.0  # far beyond any fit (centre taps of 1-3 were seen), so a corrupt record is refused
 DIGITS = 4  # taps are stored rounded; the read path and the verification use the rounded ones
 OWN_SIZE_BELOW = 0.75  # see Restoration.at
@@ -46,8 +49,9 @@ class Restoration:
             raise ValueError(f"restoration size must be positive integers, not {self.width!r} x {self.height!r}")
         if len(self.taps) != len(TAPS):
             raise ValueError(f"restoration needs {len(TAPS)} taps, not {len(self.taps)}")
-        values = (*self.taps, self.offset / 255)
-        if not all(isinstance(t, (int, float)) and math.isfinite(t) and abs(t) <= MAX_TAP for t in values):
+        numbers = (*self.taps, self.offset)
+        if not all(isinstance(t, (int, float)) and math.isfinite(t) for t in numbers) or \
+                max(map(abs, self.taps)) > MAX_TAP or abs(self.offset) > 255 * MAX_TAP:
             raise ValueError(f"restoration taps must be finite and within ±{MAX_TAP:g} "
                              f"(offset within ±{255 * MAX_TAP:g}): {self.taps}, {self.offset}")
 
@@ -64,9 +68,7 @@ class Restoration:
 
     def kernel(self) -> tuple[float, ...]:
         """The full 5x5 kernel, row by row."""
-        by_offset = dict(zip(TAPS, self.taps, strict=True))
-        return tuple(by_offset[min(abs(i), abs(j)), max(abs(i), abs(j))]
-                     for i in range(-RADIUS, RADIUS + 1) for j in range(-RADIUS, RADIUS + 1))
+        return tuple(self.taps[tap] for _, tap in _POSITIONS)
 
     def to_json(self) -> dict:
         return {"width": self.width, "height": self.height, "taps": list(self.taps), "offset": self.offset}
@@ -77,14 +79,10 @@ class Restoration:
 
 
 def _shifted_sums(padded: np.ndarray, rows: np.ndarray, width: int) -> list[np.ndarray]:
-    """Per TAPS offset, the sum of the samples at every offset it stands for, at `rows` (HxW[xC])."""
-    out = []
-    for a, b in TAPS:
-        points = {(si * i, sj * j) for i, j in ((a, b), (b, a)) for si in (1, -1) for sj in (1, -1)}
-        total = np.zeros(padded[rows, :width].shape)
-        for di, dj in points:
-            total += padded[rows + RADIUS + di, RADIUS + dj:RADIUS + dj + width]
-        out.append(total)
+    """Per tap, the sum of the samples at every kernel position taking it, at `rows` (HxW[xC])."""
+    out = [np.zeros((len(rows), width) + padded.shape[2:]) for _ in TAPS]
+    for (di, dj), tap in _POSITIONS:
+        out[tap] += padded[rows + RADIUS + di, RADIUS + dj:RADIUS + dj + width]
     return out
 
 
