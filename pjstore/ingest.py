@@ -198,8 +198,7 @@ def served(blob: bytes, prefix_offsets: OffsetMap, target: QualityTarget, kept: 
     """Served-contract rows for a stored file, searched from its prefix-contract offsets, under
     each egress policy of `egresses` (default: the options' one)."""
     structure = parse(blob)
-    cuts = {end: i for i, end in enumerate(structure.scan_ends)}
-    starts = {e.scale: cuts[e.offset] for e in prefix_offsets.entries[:-1] if e.offset in cuts}
+    starts = prefix_offsets.scan_indices(structure.scan_ends)
     return _served_rows(blob, structure.scan_ends, starts, _references(blob, target), kept, grey, options, egresses)
 
 

@@ -42,8 +42,7 @@ def upgraded(record: ImageRecord, blob: bytes, options: IngestOptions = IngestOp
     if record.contract == "served":
         # The search starts from the prefix contract's cuts, which served rows lie at or beyond:
         # found again by decoding, walking back from them.
-        index = {end: i for i, end in enumerate(structure.scan_ends)}
-        hints = {e.scale: index[e.offset] for e in record.offsets.entries[:-1] if e.offset in index}
+        hints = record.offsets.scan_indices(structure.scan_ends)
         cuts = offset_map.measure(blob, structure.scan_ends, Reference.from_source(blob, record.target), hints)
     offsets = served(blob, cuts, record.target, kept, grey, options)[options.egress]
     return replace(record, offsets=offsets, contract="served", egress=options.egress,

@@ -105,6 +105,11 @@ class OffsetMap:
                 return e
         return self.entries[-1]
 
+    def scan_indices(self, scan_ends: tuple[int, ...]) -> dict[float, int]:
+        """Each scale's (below 1.0) offset as an index into `scan_ends`, where it is a scan's end."""
+        index = {end: i for i, end in enumerate(scan_ends)}
+        return {e.scale: index[e.offset] for e in self.entries[:-1] if e.offset in index}
+
     def to_json(self) -> list[dict]:
         return [e.to_json(self.metric) for e in self.entries]
 
