@@ -6,6 +6,7 @@ edges, PSNR), and the served renditions are graded by tests/helpers' independent
 
 from __future__ import annotations
 
+import io
 import math
 
 import numpy as np
@@ -43,6 +44,21 @@ def blurred(pixels: np.ndarray) -> np.ndarray:
     """A soft copy, as a prefix decodes: a binomial 5x5 blur, darkened by two levels."""
     k = np.outer([1, 4, 6, 4, 1], [1, 4, 6, 4, 1]) / 256.0
     return correlate5(pixels, k, offset=-2.0)
+
+
+@pytest.fixture(scope="module")
+def cat() -> bytes:
+    """A photo as uploaded (scikit-image's chelsea, quality 90)."""
+    out = io.BytesIO()
+    Image.fromarray(samples.chelsea()).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def cat_record(cat):
+    from pjstore.ingest import prepare
+
+    return prepare(cat).record
 
 
 @pytest.fixture(scope="module")
@@ -106,14 +122,12 @@ def test_sizes_far_below_the_fit_are_restored_at_its_own_size():
     assert r.at((40, 32)) == (100, 80)
 
 
-def test_restored_renditions_meet_the_target_at_stored_and_between_sizes(tmp_path):
+def test_restored_renditions_meet_the_target_at_stored_and_between_sizes(tmp_path, cat):
     from pjstore.ingest import ingest
     from pjstore.read_path.pipeline import render
     from pjstore.storage import LmdbStorage
 
-    out = tmp_path / "cat.jpg"
-    Image.fromarray(samples.chelsea()).save(out, quality=90)
-    source = out.read_bytes()
+    source = cat
     with LmdbStorage(tmp_path / "store") as store:
         record, _ = ingest(store, source)
         restored = [e for e in record.offsets.entries if e.recipe.restore is not None]
@@ -141,17 +155,13 @@ def test_flat_and_tiny_images_get_a_bounded_fit(shape):
     assert np.abs(restored.astype(int) - 103).max() <= 1
 
 
-def test_version_3_records_load_without_restoration_and_newer_ones_are_refused(tmp_path):
+def test_version_3_records_load_without_restoration_and_newer_ones_are_refused(cat_record):
     import json
 
     from pjstore.errors import CorruptRecord
-    from pjstore.ingest import prepare
     from pjstore.record import ImageRecord
 
-    out = tmp_path / "cat.jpg"
-    Image.fromarray(samples.chelsea()).save(out, quality=90)
-    record = prepare(out.read_bytes()).record
-    doc = json.loads(record.dumps())
+    doc = json.loads(cat_record.dumps())
     assert doc["v"] == 4 and any(row["recipe"]["restore"] for row in doc["scales"])
     for row in doc["scales"]:
         del row["recipe"]["restore"]
@@ -159,24 +169,22 @@ def test_version_3_records_load_without_restoration_and_newer_ones_are_refused(t
     old = ImageRecord.loads(json.dumps({**doc, "v": 3}).encode())
     assert all(e.recipe.restore is None for e in old.offsets.entries)
     assert old.recipe_search == 1 and not old.current(), "chosen by the first search: migrate re-chooses it"
-    assert [e.offset for e in old.offsets.entries] == [e.offset for e in record.offsets.entries]
+    assert [e.offset for e in old.offsets.entries] == [e.offset for e in cat_record.offsets.entries]
     with pytest.raises(CorruptRecord, match="newer pjstore"):
         ImageRecord.loads(json.dumps({**doc, "v": 5}).encode())
 
 
-def test_renditions_above_the_pixel_cap_are_not_restored(tmp_path, monkeypatch):
+def test_renditions_above_the_pixel_cap_are_not_restored(cat, monkeypatch):
     from pjstore.ingest import prepare
     from pjstore.rendition import restoration
 
-    out = tmp_path / "cat.jpg"
-    Image.fromarray(samples.chelsea()).save(out, quality=90)
     monkeypatch.setattr(restoration, "MAX_PIXELS", 100 * 80)  # between the 10% (45x30) and 25% sizes
-    entries = prepare(out.read_bytes()).record.offsets.entries
+    entries = prepare(cat).record.offsets.entries
     assert all(e.recipe.restore is None for e in entries if e.width * e.height > 100 * 80)
     assert any(e.recipe.restore is not None for e in entries if e.width * e.height <= 100 * 80)
 
 
-def test_migrate_rechooses_recipes_of_an_older_search_keeping_the_record_s_policy(tmp_path, monkeypatch):
+def test_migrate_rechooses_recipes_of_an_older_search_keeping_the_record_s_policy(tmp_path, cat, monkeypatch):
     from dataclasses import replace
 
     from pjstore.ingest import IngestOptions, prepare
@@ -186,9 +194,7 @@ def test_migrate_rechooses_recipes_of_an_older_search_keeping_the_record_s_polic
 
     from helpers import assert_served_meets_contract
 
-    out = tmp_path / "cat.jpg"
-    Image.fromarray(samples.chelsea()).save(out, quality=90)
-    source = out.read_bytes()
+    source = cat
     with monkeypatch.context() as m:  # the first recipe search: no restoration anywhere
         m.setattr(restoration, "MAX_PIXELS", 0)
         old = prepare(source, IngestOptions(egress=1.5))
@@ -203,3 +209,21 @@ def test_migrate_rechooses_recipes_of_an_older_search_keeping_the_record_s_polic
         assert any(e.recipe.restore is not None for e in new.offsets.entries)
         assert_served_meets_contract(source, old.blob, new, new.target, egress=1.5)
         assert migrate(store).upgraded == (), "a rerun skips records already current"
+
+
+@pytest.mark.parametrize("corrupt", [{"taps": [1.0] * 5}, {"taps": [1e9] + [0.0] * 5}, {"offset": "x"},
+                                     {"width": -3}, "not a filter", {"recipe_search": 7}, {"recipe_search": True}])
+def test_records_with_a_corrupt_restoration_or_generation_are_a_typed_error(cat_record, corrupt):
+    import json
+
+    from pjstore.errors import CorruptRecord
+    from pjstore.record import ImageRecord
+
+    doc = json.loads(cat_record.dumps())
+    if isinstance(corrupt, dict) and "recipe_search" in corrupt:
+        doc.update(corrupt)
+    else:
+        row = next(r for r in doc["scales"] if r["recipe"]["restore"])
+        row["recipe"]["restore"] = corrupt if isinstance(corrupt, str) else {**row["recipe"]["restore"], **corrupt}
+    with pytest.raises(CorruptRecord):
+        ImageRecord.loads(json.dumps(doc).encode())
