@@ -153,6 +153,8 @@ def main() -> None:
     ap.add_argument("--tune", type=int, default=0,
                     help="the first N images (by name) tuned the search: report them and the rest apart")
     a = ap.parse_args()
+    if a.tune < 0:
+        ap.error(f"--tune counts images: give 0 or more, not {a.tune}")
     if a.plot_only:
         types = {f.name: f.type for f in fields(ServedRow)}
         convert = {"str": str, "float": float, "int": int, "bool": lambda v: v == "True"}

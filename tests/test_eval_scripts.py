@@ -20,3 +20,11 @@ def test_script_starts(script):
                             env=env, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "usage" in result.stdout.lower()
+
+
+def test_served_refuses_a_negative_tune_count_before_reading_anything(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    result = subprocess.run([sys.executable, str(EVAL / "served.py"), str(tmp_path / "absent"), "--tune", "-1",
+                             "--out", str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 2 and "--tune counts images" in result.stderr, result.stderr[-2000:]
+    assert not (tmp_path / "out").exists()
