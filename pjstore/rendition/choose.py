@@ -6,8 +6,9 @@ path itself, meeting the threshold. The egress policy allows served files up to 
 the floor. Then scan-complete prefixes are tried in offset order from a start; at each, a full
 decode and every DCT-scaled one the size allows, each as resized and with a restoration filter
 fit to the reference (pjstore.rendition.restoration), each at the lowest quality meeting the
-threshold for 4:4:4 and 4:2:0 chroma (bisection, or a gallop from the previous prefix's answer;
-every step a real encode and decode). The first prefix with a recipe inside the policy wins
+threshold for 4:4:4 and 4:2:0 chroma (bisection, or a gallop from the previous prefix's answer,
+or above a megapixel from the answer on a sample of tiles, pjstore.rendition.sample; every step a
+real encode and decode). The first prefix with a recipe inside the policy wins
 (fewest stored bytes read), and among its recipes inside the policy the coarsest decode serving
 within 5% of the fewest bytes (renders faster), unrestored where that is as good. The whole
 file always qualifies (it serves the floor). One walk answers several policies at once (the
@@ -29,7 +30,7 @@ from pjstore.quality.metrics import METRICS
 from pjstore.read_path import pipeline
 from pjstore.read_path.colour import CONVERT
 from pjstore.read_path.orient import orient
-from pjstore.rendition import restoration
+from pjstore.rendition import restoration, sample
 from pjstore.rendition.formats import (
     AVAILABLE,
     AVIF_SUBSAMPLING,
@@ -112,11 +113,64 @@ def lowest_quality(at: Callable[[int], T], meets: Callable[[T], bool],
     return hi, get(hi)
 
 
+def upright(reference: Reference, size: tuple[int, int], orientation: int) -> np.ndarray:
+    """The reference at `size`, made upright: what served pixels are graded against."""
+    return np.asarray(orient(Image.fromarray(reference.at(size)), orientation))
+
+
 def pixel_grader(reference: Reference, size: tuple[int, int], orientation: int) -> Callable[[Image.Image], float]:
     """The contract score of served pixels (RGB or L), against the reference at `size`, made upright."""
-    want = np.asarray(orient(Image.fromarray(reference.at(size)), orientation))
-    metric = METRICS[reference.target.metric]
-    return lambda image: metric(want, np.asarray(image.convert("RGB")))
+    return grading(upright(reference, size, orientation), reference.target.metric)
+
+
+def grading(want: np.ndarray, metric: str) -> Callable[[Image.Image], float]:
+    """The `metric` score of pixels (RGB or L) against `want` (RGB)."""
+    score = METRICS[metric]
+    return lambda image: score(want, np.asarray(image.convert("RGB")))
+
+
+class SampledSearch:
+    """A recipe's quality search run first on a sample of large served pixels (pjstore.rendition.sample):
+    its answers are the whole search's first guesses, so that search gallops a few encodes from
+    there instead of bisecting 1..100 at full size."""
+
+    def __init__(self, served: Image.Image, want: np.ndarray, recipe: Recipe, icc: bytes | None, metric: str):
+        tiles = sample.mosaic(np.asarray(served))
+        wanted = sample.mosaic(want)
+        self.pixels = None if tiles is None else Image.fromarray(tiles)
+        self.grade = None if wanted is None else grading(sample.inner(wanted), metric)
+        self.share = served.width * served.height / (1 if tiles is None else tiles.shape[0] * tiles.shape[1])
+        self.recipe, self.icc = recipe, icc
+        self.encodes: dict[int, bytes] = {}
+
+    @classmethod
+    def of(cls, served: Image.Image, want: np.ndarray, recipe: Recipe, icc: bytes | None,
+           metric: str) -> SampledSearch | None:
+        """The sample's search where `served` is large enough for one to save work, else None."""
+        if served.width * served.height <= sample.ABOVE:
+            return None
+        found = cls(served, want, recipe, icc, metric)
+        return found if found.pixels is not None else None
+
+    def _encode(self, q: int) -> bytes:
+        if q not in self.encodes:
+            assert self.pixels is not None
+            self.encodes[q] = pipeline.encode_pixels(self.pixels, replace(self.recipe, quality=q), self.icc)
+        return self.encodes[q]
+
+    def quality(self, threshold: float, guess: int | None = None) -> int | None:
+        """The sample's lowest quality meeting `threshold` (edges of tiles left out), searched from `guess`."""
+        def score(q: int) -> float:
+            assert self.grade is not None
+            return self.grade(Image.fromarray(sample.inner(np.asarray(decode_rgb(self._encode(q))))))
+
+        found = lowest_quality(score, lambda s: s >= threshold, guess)
+        return None if found is None else found[0]
+
+    def over(self, budget: float) -> int | None:
+        """The sample's lowest quality whose bytes, scaled to the whole image, exceed `budget`."""
+        found = lowest_quality(lambda q: self.share * len(self._encode(q)), lambda n: n > budget)
+        return None if found is None else found[0]
 
 
 def grader(reference: Reference, size: tuple[int, int], orientation: int) -> Callable[[bytes], float]:
@@ -133,13 +187,16 @@ class ScaleSearch:
         self.reference, self.size, self.threshold = reference, size, threshold
         self.orientation, self.colour = look.orientation, look.colour
         self.subsamplings = SEARCHED_SUBSAMPLINGS[-1:] if look.grey else SEARCHED_SUBSAMPLINGS
-        self.grade = grader(reference, size, look.orientation)
-        self.grade_pixels = pixel_grader(reference, size, look.orientation)
+        self.upright = upright(reference, size, look.orientation)
+        self.metric = reference.target.metric
+        self.grade_pixels = grading(self.upright, self.metric)
+        self.grade = lambda data: self.grade_pixels(decode_rgb(data))
         self.want = reference.at(size)  # stored axes, as the restoration is fit before orienting
         self.restoring = restoring and size[0] * size[1] <= restoration.MAX_PIXELS
         # Per decode, restoration or not, and chroma: the last answer, the last quality over the budget.
         self.guesses: dict[tuple[int, bool, str], int] = {}
         self.over_budget: dict[tuple[int, bool, str], int] = {}
+        self.sampled_guesses: dict[tuple[int, bool, str], int] = {}  # the sample's last answers
 
     def recipes_at(self, prefix: bytes, drafts: tuple[int, ...],
                    budget: float = float("inf")) -> list[tuple[Recipe, Encoded]]:
@@ -185,12 +242,23 @@ class ScaleSearch:
                 scored[q] = Encoded(data, self.grade(data))
             return scored[q]
 
-        guess = self.guesses.get(key)
-        if budget < float("inf"):
+        guess, over_guess = self.guesses.get(key), self.over_budget.get(key)
+        bounded = budget < float("inf")
+        sampled = SampledSearch.of(served, self.upright, recipe, icc, self.metric)
+        if sampled is not None:
+            # At upload sizes the sample's answer, galloped to from its answer at the neighbouring
+            # prefix, is a closer guess than the whole search's answer there (the quality needed
+            # falls as prefixes grow) and costs a fraction of one encode at full size.
+            guess = sampled.quality(self.threshold, self.sampled_guesses.get(key))
+            if guess is not None:
+                self.sampled_guesses[key] = guess
+            if over_guess is None and bounded:
+                over_guess = sampled.over(budget)
+        if bounded:
             # The highest quality within the budget (bytes rise with quality), found by encodes
             # alone (no decode, no grade) from the neighbouring prefix's: where even it misses
             # the threshold, nothing fits, and most prefixes of a walk are settled so.
-            over = lowest_quality(lambda q: len(encode(q)), lambda n: n > budget, self.over_budget.get(key))
+            over = lowest_quality(lambda q: len(encode(q)), lambda n: n > budget, over_guess)
             top = 100 if over is None else over[0] - 1
             self.over_budget[key] = top + 1
             if top < 1 or at(top).score < self.threshold:
