@@ -116,3 +116,19 @@ def test_the_sample_guides_the_search_to_the_same_recipe_with_fewer_full_size_en
     assert chosen["sampled"] == chosen["whole"]
     assert chosen["sampled"][1.25].score >= 32.0
     assert counts["sampled"] < counts["whole"] / 2
+
+
+@pytest.mark.parametrize("metric, threshold", [("psnr", 32.0), ("ssim", 0.95)])
+def test_grey_renditions_are_sampled_against_the_rgb_reference(metric, threshold):
+    grey = Image.fromarray(big_photo()).convert("L")
+    want = np.asarray(grey.convert("RGB"))
+    sampled = SampledSearch.of(grey, want, Recipe(subsampling="4:2:0"), None, metric)
+    assert sampled is not None
+    q = sampled.quality(threshold)
+    assert q is not None and 1 < q < 100
+    mosaic = sample.mosaic(np.asarray(grey))
+    assert mosaic is not None
+    def score(quality: int) -> float:
+        tiles = decoded(encode(Image.fromarray(mosaic), quality, None, "4:2:0"))
+        return sampled.score(sample.inner(sample.mosaic(want)), sample.inner(tiles))
+    assert score(q) >= threshold > score(q - 1)

@@ -134,13 +134,10 @@ class SampledSearch:
     its answers are the whole search's first guesses, so that search gallops a few encodes from
     there instead of bisecting 1..100 at full size."""
 
-    def __init__(self, served: Image.Image, want: np.ndarray, recipe: Recipe, icc: bytes | None, metric: str):
-        tiles = sample.mosaic(np.asarray(served))
-        wanted = sample.mosaic(want)
-        self.pixels = None if tiles is None else Image.fromarray(tiles)
-        self.grade = None if wanted is None else grading(sample.inner(wanted), metric)
-        self.share = served.width * served.height / (1 if tiles is None else tiles.shape[0] * tiles.shape[1])
-        self.recipe, self.icc = recipe, icc
+    def __init__(self, pixels: np.ndarray, want: np.ndarray, share: float, recipe: Recipe,
+                 profile_bytes: int, metric: str):
+        self.image, self.want, self.share = Image.fromarray(pixels), sample.inner(want), share
+        self.recipe, self.profile_bytes, self.score = recipe, profile_bytes, METRICS[metric]
         self.encodes: dict[int, bytes] = {}
 
     @classmethod
@@ -149,27 +146,28 @@ class SampledSearch:
         """The sample's search where `served` is large enough for one to save work, else None."""
         if served.width * served.height <= sample.ABOVE:
             return None
-        found = cls(served, want, recipe, icc, metric)
-        return found if found.pixels is not None else None
+        pixels, wanted = sample.mosaic(np.asarray(served)), sample.mosaic(want)
+        if pixels is None or wanted is None:
+            return None
+        share = served.width * served.height / (pixels.shape[0] * pixels.shape[1])
+        return cls(pixels, wanted, share, recipe, len(icc or b""), metric)
 
     def _encode(self, q: int) -> bytes:
-        if q not in self.encodes:
-            assert self.pixels is not None
-            self.encodes[q] = pipeline.encode_pixels(self.pixels, replace(self.recipe, quality=q), self.icc)
+        if q not in self.encodes:  # without the profile: it is not part of what scales with the area
+            self.encodes[q] = pipeline.encode_pixels(self.image, replace(self.recipe, quality=q), None)
         return self.encodes[q]
 
     def quality(self, threshold: float, guess: int | None = None) -> int | None:
         """The sample's lowest quality meeting `threshold` (edges of tiles left out), searched from `guess`."""
         def score(q: int) -> float:
-            assert self.grade is not None
-            return self.grade(Image.fromarray(sample.inner(np.asarray(decode_rgb(self._encode(q))))))
+            return self.score(self.want, sample.inner(np.asarray(decode_rgb(self._encode(q)))))
 
         found = lowest_quality(score, lambda s: s >= threshold, guess)
         return None if found is None else found[0]
 
     def over(self, budget: float) -> int | None:
-        """The sample's lowest quality whose bytes, scaled to the whole image, exceed `budget`."""
-        found = lowest_quality(lambda q: self.share * len(self._encode(q)), lambda n: n > budget)
+        """The lowest quality whose bytes, the sample's scaled to the whole image, exceed `budget`."""
+        found = lowest_quality(lambda q: self.share * len(self._encode(q)) + self.profile_bytes, lambda n: n > budget)
         return None if found is None else found[0]
 
 
