@@ -13,7 +13,7 @@ from pjstore.quality.contract import QualityTarget, Reference
 from pjstore.read_path import pipeline
 from pjstore.read_path.encode import encode
 from pjstore.rendition import sample
-from pjstore.rendition.choose import Look, SampledSearch, choose
+from pjstore.rendition.choose import Look, SampledSearch, ScaleSearch, choose
 from pjstore.rendition.recipe import Recipe
 
 from helpers import crop
@@ -87,9 +87,17 @@ def test_a_tile_decodes_in_the_mosaic_as_it_does_in_the_whole_image(subsampling)
     np.testing.assert_array_equal(sample.inner(alone), sample.inner(expected))
 
 
-def test_small_renditions_are_searched_without_a_sample():
-    small = Image.fromarray(crop("astronaut", 512, 512))
-    assert SampledSearch.of(small, np.asarray(small), Recipe(), None, "psnr") is None
+def test_only_renditions_above_a_megapixel_are_sampled():
+    source = encode(Image.fromarray(big_photo()), 92, None, "4:2:0")
+    reference = Reference.from_source(source, QualityTarget.uniform((0.5,), 32.0))
+    small = ScaleSearch(reference, reference.size(0.5), 32.0, Look())
+    assert small.sampled_want is None
+    assert SampledSearch.of(Image.fromarray(reference.at(small.size)), small.sampled_want, Recipe(), None,
+                            "psnr") is None
+    large = ScaleSearch(reference, reference.size(1.0), 32.0, Look())
+    mosaic = sample.mosaic(np.asarray(reference.image))
+    assert mosaic is not None and large.sampled_want is not None
+    np.testing.assert_array_equal(large.sampled_want, sample.inner(mosaic))
 
 
 def test_the_sample_guides_the_search_to_the_same_recipe_with_fewer_full_size_encodes(monkeypatch):
@@ -122,7 +130,9 @@ def test_the_sample_guides_the_search_to_the_same_recipe_with_fewer_full_size_en
 def test_grey_renditions_are_sampled_against_the_rgb_reference(metric, threshold):
     grey = Image.fromarray(big_photo()).convert("L")
     want = np.asarray(grey.convert("RGB"))
-    sampled = SampledSearch.of(grey, want, Recipe(subsampling="4:2:0"), None, metric)
+    wanted = sample.mosaic(want)
+    assert wanted is not None
+    sampled = SampledSearch.of(grey, sample.inner(wanted), Recipe(subsampling="4:2:0"), None, metric)
     assert sampled is not None
     q = sampled.quality(threshold)
     assert q is not None and 1 < q < 100

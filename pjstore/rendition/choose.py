@@ -17,6 +17,7 @@ eval's frontier), since the recipes found at a prefix do not depend on k.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
@@ -136,21 +137,22 @@ class SampledSearch:
 
     def __init__(self, pixels: np.ndarray, want: np.ndarray, share: float, recipe: Recipe,
                  profile_bytes: int, metric: str):
-        self.image, self.want, self.share = Image.fromarray(pixels), sample.inner(want), share
+        self.image, self.want, self.share = Image.fromarray(pixels), want, share
         self.recipe, self.profile_bytes, self.score = recipe, profile_bytes, METRICS[metric]
         self.encodes: dict[int, bytes] = {}
 
     @classmethod
-    def of(cls, served: Image.Image, want: np.ndarray, recipe: Recipe, icc: bytes | None,
+    def of(cls, served: Image.Image, want: np.ndarray | None, recipe: Recipe, icc: bytes | None,
            metric: str) -> SampledSearch | None:
-        """The sample's search where `served` is large enough for one to save work, else None."""
-        if served.width * served.height <= sample.ABOVE:
+        """The sample's search of `served`, given the reference's sample `want` (edges of tiles left
+        out: `ScaleSearch.sampled_want`, None where a sample would not save work)."""
+        if want is None:
             return None
-        pixels, wanted = sample.mosaic(np.asarray(served)), sample.mosaic(want)
-        if pixels is None or wanted is None:
+        pixels = sample.mosaic(np.asarray(served))
+        if pixels is None:
             return None
         share = served.width * served.height / (pixels.shape[0] * pixels.shape[1])
-        return cls(pixels, wanted, share, recipe, len(icc or b""), metric)
+        return cls(pixels, want, share, recipe, len(icc or b""), metric)
 
     def _encode(self, q: int) -> bytes:
         if q not in self.encodes:  # without the profile: it is not part of what scales with the area
@@ -195,6 +197,15 @@ class ScaleSearch:
         self.guesses: dict[tuple[int, bool, str], int] = {}
         self.over_budget: dict[tuple[int, bool, str], int] = {}
         self.sampled_guesses: dict[tuple[int, bool, str], int] = {}  # the sample's last answers
+
+    @functools.cached_property
+    def sampled_want(self) -> np.ndarray | None:
+        """The reference's sample (pjstore.rendition.sample), edges of tiles left out, made once for
+        every search of this scale; None at or below sample.ABOVE pixels, where searches are cheap."""
+        if self.size[0] * self.size[1] <= sample.ABOVE:
+            return None
+        wanted = sample.mosaic(self.upright)
+        return None if wanted is None else sample.inner(wanted)
 
     def recipes_at(self, prefix: bytes, drafts: tuple[int, ...],
                    budget: float = float("inf")) -> list[tuple[Recipe, Encoded]]:
@@ -241,26 +252,27 @@ class ScaleSearch:
             return scored[q]
 
         guess, over_guess = self.guesses.get(key), self.over_budget.get(key)
-        bounded = budget < float("inf")
-        sampled = SampledSearch.of(served, self.upright, recipe, icc, self.metric)
-        if sampled is not None:
-            # At upload sizes the sample's answer, galloped to from its answer at the neighbouring
-            # prefix, is a closer guess than the whole search's answer there (the quality needed
-            # falls as prefixes grow) and costs a fraction of one encode at full size.
-            guess = sampled.quality(self.threshold, self.sampled_guesses.get(key))
-            if guess is not None:
-                self.sampled_guesses[key] = guess
-            if over_guess is None and bounded:
-                over_guess = sampled.over(budget)
-        if bounded:
+        sampled = SampledSearch.of(served, self.sampled_want, recipe, icc, self.metric)
+        top = None
+        if budget < float("inf"):
             # The highest quality within the budget (bytes rise with quality), found by encodes
             # alone (no decode, no grade) from the neighbouring prefix's: where even it misses
             # the threshold, nothing fits, and most prefixes of a walk are settled so.
+            if over_guess is None and sampled is not None:
+                over_guess = sampled.over(budget)
             over = lowest_quality(lambda q: len(encode(q)), lambda n: n > budget, over_guess)
             top = 100 if over is None else over[0] - 1
             self.over_budget[key] = top + 1
             if top < 1 or at(top).score < self.threshold:
                 return None
+        if sampled is not None:
+            # At upload sizes the sample's answer, galloped to from its answer at the neighbouring
+            # prefix, is a closer guess than the whole search's answer there (the quality needed
+            # falls as prefixes grow) and costs a fraction of one encode at full size.
+            answer = sampled.quality(self.threshold, self.sampled_guesses.get(key))
+            if answer is not None:
+                guess = self.sampled_guesses[key] = answer
+        if top is not None:
             guess = min(guess or top, top)
         lowest = lowest_quality(at, lambda e: e.score >= self.threshold, guess)
         if lowest is None:
