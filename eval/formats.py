@@ -33,8 +33,8 @@ from pjstore.corpus import walk  # noqa: E402
 from pjstore.errors import PjstoreError  # noqa: E402
 from pjstore.ingest import IngestOptions, prepare  # noqa: E402
 from pjstore.quality.contract import EOI, Reference  # noqa: E402
-from pjstore.read_path.orient import orient  # noqa: E402
-from pjstore.read_path.pipeline import make_rendition  # noqa: E402
+from pjstore.render.orient import orient  # noqa: E402
+from pjstore.render.pipeline import make_rendition  # noqa: E402
 from pjstore.rendition.formats import AVAILABLE, FORMATS  # noqa: E402
 
 # Accept-negotiated responses: the fewest bytes among the formats the client names (and JPEG).

@@ -17,7 +17,7 @@ from pjstore.cli import main
 from pjstore.evaluation import compute_cost
 from pjstore.evaluation.tables import storage_columns, timing_columns
 from pjstore.quality.contract import EOI, QualityTarget
-from pjstore.read_path.pipeline import make_rendition
+from pjstore.render.pipeline import make_rendition
 from pjstore.rendition.recipe import LEGACY
 
 from helpers import contract_psnr

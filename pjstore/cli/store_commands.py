@@ -23,7 +23,7 @@ from pjstore.ingest import DEFAULT_MAX_PIXELS, DEFAULT_SCHEME, SCHEMES, IngestOp
 from pjstore.quality.contract import QualityTarget
 from pjstore.quality.sizes import DEFAULT_SCALES
 from pjstore.read_path.original import handed_out
-from pjstore.read_path.pipeline import render
+from pjstore.read_path.serve import render
 from pjstore.record import CONTRACTS, ImageRecord
 from pjstore.rendition.formats import FORMATS
 

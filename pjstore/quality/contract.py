@@ -89,9 +89,9 @@ class Reference:
 
     @classmethod
     def served(cls, source: bytes | memoryview, target: QualityTarget, colour: str) -> Reference:
-        """In the colour space a recipe with `colour` serves (see pjstore.read_path.colour)."""
-        from pjstore.read_path.colour import reference_colour
-        from pjstore.read_path.decode import decode
+        """In the colour space a recipe with `colour` serves (see pjstore.render.colour)."""
+        from pjstore.render.colour import reference_colour
+        from pjstore.render.decode import decode
 
         return cls(reference_colour(decode(bytes(source)), colour), target)
 
