@@ -41,8 +41,8 @@ from PIL import Image  # noqa: E402
 from pjstore.corpus import walk  # noqa: E402
 from pjstore.evaluation.timing import median_seconds  # noqa: E402
 from pjstore.ingest import prepare  # noqa: E402
-from pjstore.quality.contract import EOI  # noqa: E402
 from pjstore.render.colour import CONVERTS  # noqa: E402
+from pjstore.render.decode import EOI  # noqa: E402
 from pjstore.render.encode import encode  # noqa: E402
 from pjstore.render.pipeline import make_rendition  # noqa: E402
 

@@ -18,8 +18,8 @@ from pjstore.encoder.pillow_open import open_jpeg
 from pjstore.errors import CorruptJpeg
 from pjstore.quality.metrics import METRICS
 from pjstore.quality.sizes import DEFAULT_SCALES, target_size
-
-EOI = b"\xff\xd9"
+from pjstore.render.colour import reference_colour
+from pjstore.render.decode import EOI, decode
 
 
 @dataclass(frozen=True)
@@ -90,9 +90,6 @@ class Reference:
     @classmethod
     def served(cls, source: bytes | memoryview, target: QualityTarget, colour: str) -> Reference:
         """In the colour space a recipe with `colour` serves (see pjstore.render.colour)."""
-        from pjstore.render.colour import reference_colour
-        from pjstore.render.decode import decode
-
         return cls(reference_colour(decode(bytes(source)), colour), target)
 
     @property

@@ -26,10 +26,11 @@ import numpy as np
 from PIL import Image
 
 from pjstore.offset_map import OffsetMap, ScaleOffset, rounded
-from pjstore.quality.contract import EOI, Reference, decode_rgb
+from pjstore.quality.contract import Reference, decode_rgb
 from pjstore.quality.metrics import METRICS
 from pjstore.render import pipeline
 from pjstore.render.colour import CONVERT
+from pjstore.render.decode import EOI
 from pjstore.render.orient import orient
 from pjstore.rendition import restoration, sample
 from pjstore.rendition.formats import (
