@@ -1,0 +1,42 @@
+"""The generated reference pages are what their generators make today, and name every variable read."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pjstore import docs
+from pjstore.scan_search.options import SearchOptions
+from pjstore.server.settings import SEARCH_ENV_PREFIX, SETTINGS, search_env
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGURATION = ROOT / "docs" / "configuration.md"
+
+
+def test_the_configuration_page_is_up_to_date():
+    assert CONFIGURATION.read_text() == docs.configuration(), f"out of date: regenerate it with `{docs.COMMAND}`"
+
+
+def test_every_setting_and_search_variable_is_on_the_page():
+    page = CONFIGURATION.read_text()
+    for s in SETTINGS:
+        assert f"| `{s.option}` | `{s.env}` |" in page
+    for name in search_env(SearchOptions()):
+        assert f"`{name}`" in page
+
+
+def test_every_pjstore_variable_the_code_reads_is_on_the_page():
+    page = CONFIGURATION.read_text()
+    sources = [p for d in ("pjstore", "tools", "eval", "tests") for p in (ROOT / d).rglob("*.py")]
+    sources.append(ROOT / "bootstrap.sh")
+    read = {m for p in sources for m in re.findall(r"PJSTORE_[A-Z0-9_]*[A-Z0-9]", p.read_text())}
+    read.discard(SEARCH_ENV_PREFIX.rstrip("_"))  # the prefix itself, as `PJSTORE_SEARCH_<FIELD>` is written
+    assert len(read) > 20  # the scan found the settings table, not nothing
+    assert sorted(name for name in read if f"`{name}`" not in page) == []
+
+
+def test_the_command_prints_a_page_or_its_usage(capsys):
+    assert docs.run(["configuration"]) == 0
+    assert capsys.readouterr().out == docs.configuration()
+    assert docs.run(["nonsense"]) == 2
+    assert "usage: python -m pjstore.docs {configuration}" in capsys.readouterr().err
