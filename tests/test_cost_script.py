@@ -68,7 +68,7 @@ def test_a_run_writes_the_page_naming_its_command_and_commit_and_the_failures(tm
     assert f"python eval/cost.py {corpus} --repeats 1 --views-per-year 365 --out {out}" in page
     assert "Measured at commit " in page
     assert "## c: 1 images" in page
-    for system in ("pjstore", "static copies (libvips q80)", "on the fly (libvips per miss)"):
+    for system in ("pjstore", "static copies (libvips q80)", "on the fly (libvips per miss)", "static copies at 32 dB"):
         assert page.count(f"| {system} |") == 3  # measured figures, the year's costs, other read rates
     assert "| 1,000,000,000 |" in page and "Break-even" in page
     assert "- b.jpg: " in page  # named under "Not measured"
