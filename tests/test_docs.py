@@ -40,3 +40,25 @@ def test_the_command_prints_a_page_or_its_usage(capsys):
     assert capsys.readouterr().out == docs.configuration()
     assert docs.run(["nonsense"]) == 2
     assert "usage: python -m pjstore.docs {configuration}" in capsys.readouterr().err
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation but `-` and `_` dropped, spaces as `-`."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_link_between_the_pages_resolves():
+    pages = [ROOT / "README.md", ROOT / "eval" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    broken = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if re.match(r"[a-z]+://", target):
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            if not linked.exists():
+                broken.append(f"{page.name}: {target}")
+            elif anchor and linked.suffix == ".md" and anchor not in {
+                    _slug(h) for h in re.findall(r"^#+ (.*)$", linked.read_text(), re.M)}:
+                broken.append(f"{page.name}: {target} (no such heading)")
+    assert broken == []
