@@ -38,7 +38,7 @@ class SettingsError(ConfigError):
 class Kind:
     """How a setting's text becomes a value and back; `unset` is what an empty or absent text means."""
 
-    name: str  # as shown in the README and `--help`
+    name: str  # as shown in docs/configuration.md and `--help`
     parse: Callable[[str], Any]
     unset: Any = None  # the value an empty text stands for
 
