@@ -62,3 +62,10 @@ def test_every_link_between_the_pages_resolves():
                     _slug(h) for h in re.findall(r"^#+ (.*)$", linked.read_text(), re.M)}:
                 broken.append(f"{page.name}: {target} (no such heading)")
     assert broken == []
+
+
+def test_the_readme_stays_a_landing_page():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 150, "the README is a landing page: move detail into docs/"
+    for command in ("./bootstrap.sh demo", "./bootstrap.sh test"):
+        assert f"    {command}" in readme  # the two commands, as a block a newcomer copies
