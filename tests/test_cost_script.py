@@ -36,6 +36,7 @@ def corpus(tmp_path):
     (["{corpus}", "--mix", "0.5,0.6,0.2"], "summing to 1"),
     (["{corpus}", "--mix", "half"], "not a comma-separated list"),
     (["{corpus}", "--limit", "0"], "at least 1"),
+    (["{corpus}", "--egress", "0.9"], "egress must be at least 1"),
     (["{corpus}", "--out", "{absent}/cost.md"], "no directory"),
 ])
 def test_bad_input_is_one_error_and_nothing_is_written(tmp_path, corpus, args, says):
