@@ -141,12 +141,13 @@ def systems(images: list[Measured]) -> tuple[System, ...]:
                    1 + len(at_target), at_target, (0.0,) * len(at_target), at_target, 1))
 
 
-def _commit() -> str:
+def _commit(out: Path) -> str:
+    """HEAD, and whether anything but the page about to be rewritten differs from it."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
 
     try:
-        dirty = git("status", "--porcelain", "--untracked-files=no")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", f":(exclude){out.resolve()}")
         return git("rev-parse", "--short", "HEAD") + (" (with uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
@@ -302,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         corpora.append((corpus, files))
     command = shlex.join(["python", "eval/cost.py", *sys.argv[1:]] if argv is None else
                          ["python", "eval/cost.py", *argv])
-    commit = _commit()
+    commit = _commit(a.out)
     sections = []
     for corpus, files in corpora:
         start, images, failures = cpu_seconds(), [], []
