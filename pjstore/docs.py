@@ -113,13 +113,13 @@ def configuration() -> str:
         "(tests/test_docs.py fails when this page is out of date).", "",
         "An option given on the command line wins over its environment variable, which wins over the "
         "default; an empty variable means unset. `--store` is given before the command "
-        "(`pjstore --store DIR ingest ...`). A bad value stops the command with one `error:` line naming the "
-        "option or variable (exit 2).", "",
+        "(`pjstore --store DIR ingest ...`). A bad value stops the command, before it does anything, with an "
+        "error saying which value is wrong (exit 2).", "",
         "## Server settings", "",
         "`serve`'s options and the variables its worker processes read (pjstore/server/settings.py, "
         "`SETTINGS`), with imgproxy's nearest setting. `PJSTORE_STORE` is read by every command. The "
         "upload settings (`egress`, `formats`, `entropy`, the limits) apply to uploads over HTTP; `ingest` "
-        "has options of its own for them (below).", "",
+        "has options of its own for most of them (below).", "",
         *settings_table(), "",
         "## Search options", "",
         "How the tuned (`custom`) scheme plans the scans (pjstore/scan_search/options.py, `SearchOptions`): "
