@@ -60,7 +60,7 @@ from pjstore.evaluation.static_copies import icc_profile, make_copies  # noqa: E
 from pjstore.evaluation.timing import cpu_seconds, median_seconds  # noqa: E402
 from pjstore.ingest import DEFAULT_MAX_BYTES, IngestOptions, prepare  # noqa: E402
 from pjstore.quality.contract import QualityTarget, Reference, decode_rgb  # noqa: E402
-from pjstore.read_path.colour import CONVERTS  # noqa: E402
+from pjstore.render.colour import CONVERTS  # noqa: E402
 from pjstore.rendition.choose import DEFAULT_EGRESS  # noqa: E402
 
 STATIC_QUALITY = 80
