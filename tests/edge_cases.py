@@ -307,10 +307,10 @@ SAMPLINGS = {"4:4:4": ((1, 1),) * 3, "4:2:2": ((2, 1), (1, 1), (1, 1)), "4:2:0":
 # jpegtran's arguments for each coding process ("extended": a baseline file marked SOF1).
 CODINGS = {"baseline": (), "extended": (), "progressive": ("-progressive",), "arithmetic": ("-arithmetic",),
            "arithmetic_progressive": ("-arithmetic", "-progressive")}
-# How the ICC profile is sent: its chunks as (sequence number, declared count) given the number of
-# pieces, or a profile that is not one.
-ICC_KINDS = ("none", "srgb", "srgb_in_3", "shuffled", "not_a_profile", "sequence_zero", "count_mismatch",
-             "duplicate", "missing", "sequence_over_count")
+# How the ICC profile is sent: sRGB's in one chunk or three (in order, shuffled, or with a fault in
+# their sequence numbers or counts), a profile to convert from (not sRGB), or bytes that are not one.
+ICC_KINDS = ("none", "srgb", "srgb_in_3", "shuffled", "wide", "wide_linear", "not_a_profile", "sequence_zero",
+             "count_mismatch", "duplicate", "missing", "sequence_over_count")
 
 
 @dataclass(frozen=True)
@@ -365,6 +365,8 @@ def icc_sent(kind: str) -> list[tuple[int, int, bytes]]:
     """The APP2 chunks of ICC_KINDS `kind`: (sequence number, declared count, bytes)."""
     if kind == "not_a_profile":
         return [(1, 1, SECRET * 40)]
+    if kind.startswith("wide"):
+        return [(1, 1, wide_icc(linear=kind == "wide_linear"))]
     pieces = icc_chunks(srgb_icc(), 1 if kind == "srgb" else 3)
     chunks = [(seq, len(pieces), body) for seq, body in enumerate(pieces, 1)]
     if kind == "shuffled":
