@@ -9,6 +9,7 @@ typed error it must raise (None: it must be stored losslessly). Metadata pjstore
 from __future__ import annotations
 
 import io
+import math
 import os
 import struct
 import tempfile
@@ -176,6 +177,20 @@ def photoshop_irb() -> bytes:
     return b"Photoshop 3.0\x00" + b"8BIM" + struct.pack(">HBxI", 0x0404, 0, len(iptc)) + iptc
 
 
+ICC = b"ICC_PROFILE\x00"
+
+
+def icc_chunks(profile: bytes, pieces: int) -> list[bytes]:
+    """`profile` cut into `pieces` APP2 payloads without their (sequence, count) bytes."""
+    size = math.ceil(len(profile) / pieces)
+    return [profile[i:i + size] for i in range(0, len(profile), size)]
+
+
+def with_icc(jpeg: bytes, chunks: list[tuple[int, int, bytes]]) -> bytes:
+    """`jpeg` with APP2 ICC chunks (sequence number, declared count, bytes), in the order given."""
+    return after_soi(jpeg, *(segment(0xE2, ICC + bytes([seq, count]) + body) for seq, count, body in chunks))
+
+
 def big_icc() -> bytes:
     """A profile too big for one APP2 segment (it is split across three), padded after its tags."""
     icc = srgb_icc()
@@ -222,14 +237,20 @@ def with_scans(data: bytes, script: str) -> bytes:
         return jpegtran(data, "-scans", fh.name)
 
 
-def cmyk(adobe_transform: int = 0) -> bytes:
-    """Pillow's Adobe CMYK JPEG; transform 2 turns the same data into YCCK, as Photoshop writes it."""
+def adobe_transform(data: bytes, transform: int) -> bytes:
+    """`data` with its Adobe segment's colour transform replaced: 2 turns Pillow's CMYK into YCCK
+    (the same data read as YCCK), as Photoshop writes it."""
+    d = bytearray(data)
+    i = next(off for m, off, _ in header_segments(data) if m == 0xEE)
+    d[i + 15] = transform
+    return bytes(d)
+
+
+def cmyk(transform: int = 0) -> bytes:
+    """Pillow's Adobe CMYK JPEG, with the Adobe segment's colour `transform`."""
     out = io.BytesIO()
     Image.fromarray(photo(160, 120, "coffee")).convert("CMYK").save(out, "JPEG", quality=90)
-    data = bytearray(out.getvalue())
-    i = next(off for m, off, _ in header_segments(bytes(data)) if m == 0xEE)
-    data[i + 15] = adobe_transform
-    return bytes(data)
+    return adobe_transform(out.getvalue(), transform)
 
 
 def rgb_no_transform() -> bytes:
@@ -273,6 +294,96 @@ def stretched(w: int, h: int) -> bytes:
     return encode(np.asarray(Image.fromarray(photo(512, 512, "hubble_deep_field")).resize((w, h), Image.LANCZOS)), 90)
 
 
+# --- degenerate images: what tests/test_degenerate.py draws from ---------------------------------
+
+CONTENTS = ("black", "white", "grey", "saturated", "noise")
+COLOURS = ("rgb", "grey", "cmyk", "ycck")
+# (h, v) per component: Pillow's three, libjpeg's other common ones, and odd ones (chroma finer
+# than luma, a factor of 3).
+SAMPLINGS = {"4:4:4": ((1, 1),) * 3, "4:2:2": ((2, 1), (1, 1), (1, 1)), "4:2:0": ((2, 2), (1, 1), (1, 1)),
+             "4:1:1": ((4, 1), (1, 1), (1, 1)), "4:4:0": ((1, 2), (1, 1), (1, 1)),
+             "chroma_finer": ((1, 1), (2, 2), (1, 1)), "3x1": ((3, 1), (1, 1), (1, 1)),
+             "luma_2x2_chroma_1x2": ((2, 2), (1, 2), (1, 2))}
+# jpegtran's arguments for each coding process ("extended": a baseline file marked SOF1).
+CODINGS = {"baseline": (), "extended": (), "progressive": ("-progressive",), "arithmetic": ("-arithmetic",),
+           "arithmetic_progressive": ("-arithmetic", "-progressive")}
+# How the ICC profile is sent: sRGB's in one chunk or three (in order, shuffled, or with a fault in
+# their sequence numbers or counts), a profile to convert from (not sRGB), or bytes that are not one.
+ICC_KINDS = ("none", "srgb", "srgb_in_3", "shuffled", "wide", "wide_linear", "not_a_profile", "sequence_zero",
+             "count_mismatch", "duplicate", "missing", "sequence_over_count")
+
+
+@dataclass(frozen=True)
+class Degenerate:
+    """A small or flat JPEG of a given kind (every field one axis the property test draws)."""
+
+    width: int
+    height: int
+    content: str = "black"  # CONTENTS
+    level: int = 0  # the grey level, or the seed of saturated and noise content
+    colour: str = "rgb"  # COLOURS
+    sampling: str = "4:2:0"  # SAMPLINGS key (colour "rgb" only)
+    quality: int = 90
+    coding: str = "baseline"  # CODINGS key
+    restart: int = 0  # restart interval in MCUs (0: none)
+    icc: str = "none"  # ICC_KINDS
+    orientation: int | None = None  # EXIF orientation, if any (9: out of range)
+
+    def pixels(self) -> np.ndarray:
+        channels = 1 if self.colour == "grey" else 3
+        shape = (self.height, self.width, channels)
+        rng = np.random.default_rng(self.level)
+        if self.content == "saturated":  # every sample 0 or 255: pure primaries and secondaries
+            image = rng.integers(0, 2, shape, dtype=np.uint8) * np.uint8(255)
+        elif self.content == "noise":
+            image = rng.integers(0, 256, shape, dtype=np.uint8)
+        else:
+            image = np.full(shape, {"black": 0, "white": 255, "grey": self.level}[self.content], np.uint8)
+        return image[..., 0] if channels == 1 else image
+
+    def make(self) -> bytes:
+        pixels = self.pixels()
+        if self.colour == "rgb":
+            data = with_sampling(pixels, SAMPLINGS[self.sampling], self.quality)
+        elif self.colour == "grey":
+            data = encode(pixels, self.quality)
+        else:
+            out = io.BytesIO()
+            Image.fromarray(pixels).convert("CMYK").save(out, "JPEG", quality=self.quality)
+            data = adobe_transform(out.getvalue(), 2) if self.colour == "ycck" else out.getvalue()
+        args = CODINGS[self.coding] + (("-restart", f"{self.restart}B") if self.restart else ())
+        if args:
+            data = jpegtran(data, *args)
+        if self.coding == "extended":
+            data = with_frame(data, marker=0xC1)
+        if self.orientation is not None:
+            data = after_soi(data, segment(0xE1, exif_orientation(self.orientation)))
+        return with_icc(data, icc_sent(self.icc)) if self.icc != "none" else data
+
+
+def icc_sent(kind: str) -> list[tuple[int, int, bytes]]:
+    """The APP2 chunks of ICC_KINDS `kind`: (sequence number, declared count, bytes)."""
+    if kind == "not_a_profile":
+        return [(1, 1, SECRET * 40)]
+    if kind.startswith("wide"):
+        return [(1, 1, wide_icc(linear=kind == "wide_linear"))]
+    pieces = icc_chunks(srgb_icc(), 1 if kind == "srgb" else 3)
+    chunks = [(seq, len(pieces), body) for seq, body in enumerate(pieces, 1)]
+    if kind == "shuffled":
+        chunks = chunks[::-1]
+    elif kind == "sequence_zero":
+        chunks[0] = (0, 3, pieces[0])
+    elif kind == "count_mismatch":
+        chunks[2] = (3, 4, pieces[2])
+    elif kind == "duplicate":
+        chunks[2] = (2, 3, pieces[2])
+    elif kind == "missing":
+        del chunks[1]
+    elif kind == "sequence_over_count":
+        chunks[2] = (4, 3, pieces[2])
+    return chunks
+
+
 # Successive approximation: DC and AC sent in two bit planes, spectral bands split.
 SUCCESSIVE = """0,1,2: 0-0, 0, 1;
 0: 1-5, 0, 2;
@@ -306,7 +417,7 @@ CASES: dict[str, Case] = {
     # colour and sampling
     "grayscale": Case("grayscale", gray),
     "cmyk": Case("cmyk", cmyk),
-    "ycck": Case(None, lambda: cmyk(adobe_transform=2)),
+    "ycck": Case(None, lambda: cmyk(transform=2)),
     "rgb_no_colour_transform": Case(None, rgb_no_transform),
     "subsampling_444": Case("subsampling_444", lambda: encode(photo(), 92, "4:4:4")),
     "subsampling_422": Case("subsampling_422", lambda: encode(photo(), 85, "4:2:2")),
@@ -323,6 +434,17 @@ CASES: dict[str, Case] = {
     "one_mcu_and_a_pixel_17x17": Case(None, lambda: encode(photo(17, 17, "coffee"), 90)),
     "extreme_aspect_1001x3": Case("extreme_aspect_1001x3", lambda: stretched(1001, 3)),
     "extreme_aspect_3x1001": Case(None, lambda: stretched(3, 1001)),
+    # Flat frames (a lens-cap shot): a black one was once refused with numpy's LinAlgError.
+    **{f"flat_640x480_{content}": Case(None, lambda content=content: Degenerate(640, 480, content, 128).make())
+       for content in ("black", "white", "grey")},
+    "flat_640x480_black_greyscale": Case(None, lambda: Degenerate(640, 480, colour="grey").make()),
+    # The shapes of valid files from public JPEG test suites once refused the same way: 8x8 black
+    # greyscale in every coding process, and 1x1 black ones with profiles sent well and badly.
+    **{f"black_8x8_grey_{coding}": Case(None, lambda coding=coding: Degenerate(8, 8, colour="grey",
+                                                                                coding=coding).make())
+       for coding in CODINGS},
+    **{f"icc_1x1_{icc}": Case(None, lambda icc=icc: Degenerate(1, 1, icc=icc).make())
+       for icc in ("srgb", "sequence_zero", "count_mismatch", "duplicate", "missing", "sequence_over_count")},
     "phone_8mp": Case("phone_3264x2448", large),
     # metadata
     **{f"orientation_{o}": Case(ORIENTATION_ROWS.get(o), lambda o=o: oriented(o)) for o in range(1, 9)},

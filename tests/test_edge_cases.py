@@ -226,7 +226,29 @@ CLAIMS = {
     "camera_exif_thumbnail_icc": lambda d: Image.open(io.BytesIO(d)).getexif()[0x0110] == "Canon EOS 40D"
     and d.count(b"\xff\xd8") == 2,  # the file's SOI and its thumbnail's
     "phone_8mp": lambda d: Image.open(io.BytesIO(d)).size == (3264, 2448),
+    **{f"flat_640x480_{content}": lambda d, level=level: flat(d, (640, 480), "RGB", level)
+       for content, level in (("black", 0), ("white", 255), ("grey", 128))},
+    "flat_640x480_black_greyscale": lambda d: flat(d, (640, 480), "L", 0),
+    **{f"black_8x8_grey_{coding}": lambda d, marker=marker: flat(d, (8, 8), "L", 0) and sof(d) == marker
+       for coding, marker in (("baseline", 0xC0), ("extended", 0xC1), ("progressive", 0xC2), ("arithmetic", 0xC9),
+                              ("arithmetic_progressive", 0xCA))},
+    # (sequence number, declared count) of each ICC chunk, in file order.
+    **{f"icc_1x1_{icc}": lambda d, chunks=chunks: Image.open(io.BytesIO(d)).size == (1, 1)
+       and icc_chunk_numbers(d) == chunks
+       for icc, chunks in (("srgb", [(1, 1)]), ("sequence_zero", [(0, 3), (2, 3), (3, 3)]),
+                           ("count_mismatch", [(1, 3), (2, 3), (3, 4)]), ("duplicate", [(1, 3), (2, 3), (2, 3)]),
+                           ("missing", [(1, 3), (3, 3)]), ("sequence_over_count", [(1, 3), (2, 3), (4, 3)]))},
 }
+
+
+def flat(data: bytes, size: tuple[int, int], mode: str, level: int) -> bool:
+    image = Image.open(io.BytesIO(data))
+    return image.size == size and image.mode == mode and set(np.asarray(image).ravel()) == {level}
+
+
+def icc_chunk_numbers(data: bytes) -> list[tuple[int, int]]:
+    payloads = [data[off + 4 : off + n] for m, off, n in header_segments(data) if m == 0xE2]
+    return [(p[12], p[13]) for p in payloads if p.startswith(b"ICC_PROFILE\x00")]
 
 
 @pytest.mark.parametrize("name", sorted(CLAIMS))

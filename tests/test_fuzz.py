@@ -109,7 +109,8 @@ def test_write_path_fuzz_long(seeds, monkeypatch):
 # (tests/test_hostile.py has one fixed example of each; these draw many.)
 
 def _hostile(seed: bytes, progressive: bytes, rng: random.Random) -> bytes:
-    from test_hostile import after_soi, ff_run_in_first_scan, icc_chunks, repeated_scan, segment, with_icc
+    from edge_cases import after_soi, icc_chunks, segment, with_icc
+    from test_hostile import ff_run_in_first_scan, repeated_scan
 
     kind = rng.randrange(5)
     if kind == 0:  # a long 0xFF fill run in the first scan, or anywhere followed by any byte

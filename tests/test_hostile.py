@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image
 
 from pjstore.encoder import coefficients
 from pjstore.encoder.structure import parse
@@ -33,38 +33,25 @@ from pjstore.samples import encode
 from pjstore.server.settings import ServerSettings
 from pjstore.storage import LmdbStorage, open_storage
 
-from helpers import assert_error, assert_lossless, cli, cli_env, crop, ingest_json, make_client, stored_ids, upload
+from edge_cases import ICC, after_soi, icc_chunks, icc_sent, segment, with_icc
+from helpers import (
+    assert_error,
+    assert_lossless,
+    cli,
+    cli_env,
+    crop,
+    ingest_json,
+    make_client,
+    srgb_icc,
+    stored_ids,
+    upload,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 EOI = b"\xff\xd9"
-APP2 = 0xE2
-ICC = b"ICC_PROFILE\x00"
 
 
 # --- building hostile files ---------------------------------------------------------------------
-
-def segment(marker: int, payload: bytes) -> bytes:
-    return bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, "big") + payload
-
-
-def after_soi(jpeg: bytes, extra: bytes) -> bytes:
-    return jpeg[:2] + extra + jpeg[2:]
-
-
-def icc_chunks(profile: bytes, pieces: int) -> list[bytes]:
-    """`profile` cut into `pieces` APP2 payloads without their (sequence, count) bytes."""
-    size = math.ceil(len(profile) / pieces)
-    return [profile[i:i + size] for i in range(0, len(profile), size)]
-
-
-def with_icc(jpeg: bytes, chunks: list[tuple[int, int, bytes]]) -> bytes:
-    """`jpeg` with APP2 ICC chunks (sequence number, declared count, bytes), in the order given."""
-    return after_soi(jpeg, b"".join(segment(APP2, ICC + bytes([seq, count]) + body) for seq, count, body in chunks))
-
-
-def srgb_profile() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-
 
 def ff_run_in_first_scan(jpeg: bytes, run: int) -> bytes:
     """A run of 0xFF fill bytes, then a stuffed zero, 200 bytes into the first scan's data."""
@@ -172,7 +159,7 @@ def test_the_caps_are_options_of_ingest_and_serve(tmp_path, photo):
     stored = prepare(photo).blob
     scans = len(parse(stored).scans)
     crowded = after_soi(photo, segment(0xEC, b"x") * 20)
-    profiled = with_icc(photo, [(1, 1, srgb_profile())])
+    profiled = with_icc(photo, [(1, 1, srgb_icc())])
     files = {"stored": stored, "crowded": crowded, "profiled": profiled}
     for name, data in files.items():
         (tmp_path / f"{name}.jpg").write_bytes(data)
@@ -230,7 +217,7 @@ def test_a_huge_icc_profile_is_dropped_and_never_served(tmp_path, photo):
 
 
 def test_the_icc_cap_is_configurable(photo):
-    profile = srgb_profile()
+    profile = srgb_icc()
     sourced = with_icc(photo, [(1, 1, profile)])
     assert prepare(sourced).record.warnings == ()
     dropped = prepare(sourced, IngestOptions(max_icc_bytes=len(profile) - 1))
@@ -242,7 +229,7 @@ def _stored_icc(blob: bytes) -> bytes | None:
 
 
 def test_chunks_out_of_order_are_reassembled(one_image, photo):
-    profile = srgb_profile()
+    profile = srgb_icc()
     pieces = icc_chunks(profile, 4)
     shuffled = [(seq, 4, pieces[seq - 1]) for seq in (3, 1, 4, 2)]
     c, _ = one_image
@@ -253,19 +240,9 @@ def test_chunks_out_of_order_are_reassembled(one_image, photo):
     assert _stored_icc(original) == profile
 
 
-@pytest.mark.parametrize("fault", ["count mismatch", "duplicate", "zero", "missing"])
+@pytest.mark.parametrize("fault", ["count_mismatch", "duplicate", "sequence_zero", "missing", "sequence_over_count"])
 def test_malformed_icc_sequences_keep_the_image_and_say_so(one_image, photo, fault):
-    pieces = icc_chunks(srgb_profile(), 4)
-    chunks = [(seq, 4, body) for seq, body in enumerate(pieces, 1)]
-    if fault == "count mismatch":
-        chunks[2] = (3, 5, pieces[2])
-    elif fault == "duplicate":
-        chunks[2] = (2, 4, pieces[2])
-    elif fault == "zero":
-        chunks[0] = (0, 4, pieces[0])
-    else:
-        del chunks[1]
-    hostile = with_icc(photo, chunks)
+    hostile = with_icc(photo, icc_sent(fault))
     c, _ = one_image
     response = upload(c, hostile)
     assert response.status_code == 201, response.text
@@ -281,7 +258,7 @@ def test_malformed_icc_sequences_keep_the_image_and_say_so(one_image, photo, fau
 def test_a_1x1_quality_100_grey_image_with_an_srgb_profile_is_stored():
     # The model's running squared error dipped below zero on this one: "math domain error".
     out = io.BytesIO()
-    Image.new("L", (1, 1), 136).save(out, "JPEG", quality=100, icc_profile=srgb_profile())
+    Image.new("L", (1, 1), 136).save(out, "JPEG", quality=100, icc_profile=srgb_icc())
     p = prepare(out.getvalue())
     assert p.record.width == p.record.height == 1 and p.record.warnings == ()
     assert_lossless(out.getvalue(), p.blob)

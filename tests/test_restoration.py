@@ -145,14 +145,25 @@ def test_restored_renditions_meet_the_target_at_stored_and_between_sizes(tmp_pat
                 assert psnr(got, served_reference(source, got.shape[1::-1])) >= 32.0
 
 
-@pytest.mark.parametrize("shape", [(1, 1, 3), (2, 3, 3), (7, 5, 3), (40, 30, 3)])
-def test_flat_and_tiny_images_get_a_bounded_fit(shape):
-    flat = np.full(shape, 100, np.uint8)
-    reference = np.full(shape, 103, np.uint8)
+@pytest.mark.parametrize("shape", [(1, 1, 3), (2, 3, 3), (7, 5, 3), (40, 30, 3), (1, 9, 3), (9, 1), (640, 480, 3)])
+@pytest.mark.parametrize("level, wanted", [(100, 103), (0, 0), (0, 3), (255, 250)])
+def test_flat_and_tiny_images_get_a_bounded_fit(shape, level, wanted):
+    # Black pixels once made the least-squares system singular (LinAlgError refused a black photo).
+    flat = np.full(shape, level, np.uint8)
+    reference = np.full(shape[:2] + (3,), wanted, np.uint8)
     restoration = fit(flat, reference)
     assert restoration is not None
     restored = np.asarray(restore(Image.fromarray(flat), restoration))
-    assert np.abs(restored.astype(int) - 103).max() <= 1
+    assert np.abs(restored.astype(int) - wanted).max() <= 1
+
+
+def test_pixels_black_wherever_the_fit_samples_them_are_left_as_they_are():
+    # A tall image is fit on a spread of rows: here every row it reads is black, one it skips is not.
+    pixels = np.zeros((480, 1024, 3), np.uint8)
+    pixels[10] = 255
+    restoration = fit(pixels, pixels)
+    assert restoration.taps == (1.0,) + (0.0,) * (len(TAPS) - 1) and restoration.offset == 0
+    assert np.array_equal(np.asarray(restore(Image.fromarray(pixels), restoration)), pixels)
 
 
 def test_version_3_records_load_without_restoration_and_newer_ones_are_refused(cat_record):

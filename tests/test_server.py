@@ -133,6 +133,22 @@ def test_every_scale_is_an_exact_upright_baseline_jpeg_read_from_its_prefix(serv
         assert_served_jpeg(response.content, upright(info, row))
 
 
+# Flat frames and the public test suites' degenerate shapes (edge_cases.py): once 500 InternalError.
+DEGENERATE = sorted(n for n in CASES if n.startswith(("flat_640x480_", "black_8x8_grey_", "icc_1x1_")))
+
+
+def test_flat_and_degenerate_uploads_are_201_and_every_scale_serves(client):
+    for name in DEGENERATE:
+        response = upload(client, CASES[name].make())
+        assert response.status_code == 201, (name, response.text)
+        info = response.json()
+        for row in info["scales"]:
+            served = client.get(f"/v1/images/{info['id']}", params={"scale": row["scale"]})
+            assert served.status_code == 200, (name, row["scale"], served.text)
+            assert_served_jpeg(served.content, upright(info, row))
+    assert len(stored_ids(client)) == len(DEGENERATE) == 15
+
+
 def test_served_image_is_upright(served, kinds):
     c, infos = served
     data = c.get(f"/v1/images/{infos['oriented_6']['id']}", params={"scale": 1}).content

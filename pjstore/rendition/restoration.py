@@ -98,7 +98,10 @@ def fit(pixels: np.ndarray, reference: np.ndarray) -> Restoration | None:
 
     The solve is damped towards the identity (RIDGE times each column's own energy), which leaves
     a textured image's fit as it is and keeps a flat or tiny one, where the taps are not
-    determined, from taking arbitrary values."""
+    determined, from taking arbitrary values. A column's energy is a sum of squared integers, so
+    at least 1 unless the column is all zeros (black wherever it was sampled, where the system
+    would be singular): flooring it at 1 damps such a column as the faintest there can be, which
+    leaves its tap at the identity's."""
     height, width = pixels.shape[:2]
     want = reference[..., 0] if pixels.ndim == 2 else reference
     per_row = want[0].size
@@ -108,7 +111,7 @@ def fit(pixels: np.ndarray, reference: np.ndarray) -> Restoration | None:
     columns = np.stack([s.ravel() for s in sums] + [np.ones(sums[0].size)], axis=1)
     target = want[rows].astype(np.float64).ravel()
     gram = columns.T @ columns
-    damping = RIDGE * np.diag(gram)
+    damping = RIDGE * np.maximum(np.diag(gram), 1.0)
     identity = np.zeros(len(TAPS) + 1)
     identity[0] = 1.0
     solution = np.linalg.solve(gram + np.diag(damping), columns.T @ target + damping * identity)
