@@ -22,7 +22,7 @@ from pjstore.errors import PjstoreError
 from pjstore.ingest import IngestOptions, ingest
 from pjstore.quality.contract import QualityTarget
 from pjstore.quality.metrics import METRICS
-from pjstore.read_path.pipeline import render
+from pjstore.read_path.serve import render
 from pjstore.storage import LmdbStorage
 
 from edge_cases import CODINGS, COLOURS, CONTENTS, ICC_KINDS, SAMPLINGS, Degenerate
