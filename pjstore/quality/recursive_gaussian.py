@@ -1,0 +1,162 @@
+"""libjxl's recursive Gaussian blur (lib/jxl/gauss_blur.cc), the one SSIMULACRA 2's reference uses.
+
+Its recursion (Charalampidis 2016: three truncated-cosine terms, zero padding) is, in exact
+arithmetic, a (2N-1)-tap FIR: `fir` applies that kernel with scipy, fast. The reference runs it in
+float32 with fused multiply-adds, and its undamped oscillators accumulate rounding error; where two
+compared images differ by less than that noise (flat areas at the coarse scales of a good encode),
+the noise decides SSIMULACRA 2's SSIM term, by up to a point or so at scores near 90. `emulated`
+repeats the reference's float32 operations in their order (each fused multiply-add computed in
+float64, exact for a float32 product, and rounded once to float32), vectorised across the other axis.
+Both blur the last two axes of a float32 array, horizontally then vertically, as the reference does.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+_LANES = 4  # the reference's horizontal pass unrolls 4 outputs (HWY_CAPPED(float, 4))
+
+
+@dataclass(frozen=True)
+class RecursiveGaussian:
+    """The reference's coefficients (CreateRecursiveGaussian), float32 as it stores them, per term
+    k = 1, 3, 5 (first axis) and, for the unrolled horizontal pass, per lane (second axis)."""
+
+    radius: int
+    kernel: np.ndarray  # the FIR the recursion equals in exact arithmetic, taps 1-N..N-1
+    n2: np.ndarray
+    d1: np.ndarray
+    mul_in: np.ndarray
+    mul_prev: np.ndarray
+    mul_prev2: np.ndarray
+
+    @classmethod
+    def create(cls, sigma: float) -> RecursiveGaussian:
+        radius = round(3.2795 * sigma + 0.2546)  # (57), "N"
+        omega = np.array([1.0, 3.0, 5.0]) * math.pi / (2.0 * radius)
+        p = np.array([1.0, -1.0, 1.0]) / np.tan(0.5 * omega)  # (37)
+        r = np.array([1.0, -1.0, 1.0]) * p * p / np.sin(omega)  # (44)
+        rho = np.exp(-0.5 * sigma * sigma * omega * omega) / radius  # (50)
+        d13 = p[0] * r[1] - r[0] * p[1]
+        d35 = p[1] * r[2] - r[1] * p[2]
+        d51 = p[2] * r[0] - r[2] * p[0]
+        zeta15, zeta35 = d35 / d13, d51 / d13  # (52)
+        gamma = np.array([1.0, radius * radius - sigma * sigma, zeta15 * rho[0] + zeta35 * rho[1] + rho[2]])  # (55)
+        beta = np.linalg.solve(np.array([p, r, [zeta15, zeta35, 1.0]]), gamma)  # (56), (53)
+        taps = np.arange(1 - radius, radius)
+        kernel = (beta[:, None] * np.cos(omega[:, None] * taps)).sum(axis=0)
+
+        n2 = -beta * np.cos(omega * (radius + 1.0))  # (33)
+        d1 = -2.0 * np.cos(omega)
+        d_2 = d1 * d1
+        mul_prev = np.stack([-d1, d_2 - 1.0, -d_2 * d1 + 2.0 * d1, d_2 * d_2 - 3.0 * d_2 + 1.0], axis=1)
+        mul_prev2 = np.stack([-np.ones(3), d1, -d_2 + 1.0, d_2 * d1 - 2.0 * d1], axis=1)
+        mul_in = np.stack([n2, -d1 * n2, d_2 * n2 - n2, -d_2 * d1 * n2 + 2.0 * d1 * n2], axis=1)
+        f32 = np.float32
+        return cls(radius, kernel.astype(f32), n2.astype(f32), d1.astype(f32), mul_in.astype(f32),
+                   mul_prev.astype(f32), mul_prev2.astype(f32))
+
+
+def fir(planes: np.ndarray, rg: RecursiveGaussian, scratch: np.ndarray) -> None:
+    """The exact-arithmetic blur, in place (`scratch`: an array of the same shape and type)."""
+    ndimage.correlate1d(planes, rg.kernel, axis=-1, output=scratch, mode="constant")
+    ndimage.correlate1d(scratch, rg.kernel, axis=-2, output=planes, mode="constant")
+
+
+def emulated(planes: np.ndarray, rg: RecursiveGaussian) -> np.ndarray:
+    """The reference's float32 blur of the last two axes, operation for operation."""
+    rows = np.moveaxis(planes, -1, 0)  # recursions run along the first axis
+    horizontal = _horizontal(rows.reshape(len(rows), -1), rg).reshape(rows.shape)
+    columns = np.moveaxis(np.moveaxis(horizontal, 0, -1), -2, 0)
+    return np.moveaxis(_vertical(columns.reshape(len(columns), -1), rg).reshape(columns.shape), 0, -2)
+
+
+def _pair_sums(x: np.ndarray, radius: int) -> np.ndarray:
+    """x[n-N-1] + x[n+N-1] for n = 1-N .. len-1 (zero outside x), in float32 as the reference adds."""
+    length = x.shape[0]
+    padded = np.zeros((length + 3 * radius - 1, *x.shape[1:]), dtype=np.float32)
+    padded[2 * radius:2 * radius + length] = x
+    count = length + radius - 1
+    return padded[:count] + padded[2 * radius:2 * radius + count]
+
+
+def _fused(a: np.ndarray, coefficient: np.ndarray, c: np.ndarray, out: np.ndarray, product: np.ndarray) -> None:
+    """out = coefficient * a + c rounded once to float32 (an FMA; `product`: float64 scratch)."""
+    np.multiply(a, coefficient, out=product)
+    np.add(product, c, out=out, casting="unsafe")
+
+
+def _vertical(x: np.ndarray, rg: RecursiveGaussian) -> np.ndarray:
+    """VerticalStrip along axis 0 of (L, M): y_k = fma(n2, sum, -d1 * y_k[-1] - y_k[-2])."""
+    n = rg.radius
+    sums = _pair_sums(x, n)
+    n2 = rg.n2.astype(np.float64)[:, None]
+    neg_d1 = -rg.d1.astype(np.float64)[:, None]
+    ring = np.zeros((3, 3, x.shape[1]), dtype=np.float32)  # slot, term, column
+    product = np.empty((3, x.shape[1]))
+    inner = np.empty((3, x.shape[1]), dtype=np.float32)
+    out = np.empty_like(x)
+    for i in range(sums.shape[0]):
+        y, y1, y2 = ring[i % 3], ring[(i - 1) % 3], ring[(i - 2) % 3]
+        np.multiply(y1, neg_d1, out=product)
+        np.subtract(product, y2, out=inner, casting="unsafe")  # NegMulSub(d1, y[-1], y[-2])
+        _fused(sums[i], n2, inner, y, product)
+        if i >= n - 1:
+            np.add(y[1], y[2], out=out[i - n + 1])
+            out[i - n + 1] += y[0]
+    return out
+
+
+def _horizontal(x: np.ndarray, rg: RecursiveGaussian) -> np.ndarray:
+    """FastGaussian1D along axis 0 of (L, M): one output at a time for the first outputs and the
+    last ones, 4 at a time (the unrolled recurrence) between them, as the reference splits them."""
+    n, width, m = rg.radius, x.shape[0], x.shape[1]
+    sums = _pair_sums(x, n)  # sums[i] belongs to output i + 1 - N
+    out = np.empty_like(x)
+    prev, prev2 = np.zeros((3, m), dtype=np.float32), np.zeros((3, m), dtype=np.float32)
+    product = np.empty((3, _LANES, m))
+
+    def scalar(i: int) -> None:
+        nonlocal prev, prev2
+        y = np.multiply(sums[i], rg.mul_in[:, :1])
+        y -= prev2  # MulAdd(mul_prev2 = -1, prev2, y)
+        _fused(prev, rg.mul_prev[:, :1].astype(np.float64), y, y, product[:, 0])
+        prev, prev2 = y, prev
+        if i >= n - 1:
+            np.add(y[1], y[2], out=out[i - n + 1])
+            out[i - n + 1] += y[0]
+
+    first_aligned = -(-(n + 1) // _LANES) * _LANES
+    unrolled_end = first_aligned  # the reference's unrolled loop: first_aligned <= output < width - N - 2
+    while unrolled_end < width - n + 1 - (_LANES - 1):
+        unrolled_end += _LANES
+    for i in range(min(first_aligned, width) + n - 1):
+        scalar(i)
+    if unrolled_end > first_aligned:
+        # The inputs' share of each lane (mul_in shifted by the lane offset), for every group at once.
+        start = first_aligned + n - 1
+        groups = sums[start:unrolled_end + n - 1].reshape(-1, _LANES, m)
+        share = np.multiply(groups[:, None, 0:1], rg.mul_in[None, :, :, None])  # group, term, lane, column
+        part = np.empty(share.shape)
+        for lag in range(1, _LANES):
+            shifted = np.zeros((3, _LANES))  # ShiftLeftLanes<lag>(mul_in): lane j takes mul_in[j - lag]
+            shifted[:, lag:] = rg.mul_in[:, :-lag]
+            np.multiply(groups[:, None, lag:lag + 1], shifted[None, :, :, None], out=part)
+            np.add(part, share, out=share, casting="unsafe")
+        mul_prev2 = rg.mul_prev2.astype(np.float64)[:, :, None]
+        mul_prev = rg.mul_prev.astype(np.float64)[:, :, None]
+        for g in range(groups.shape[0]):
+            y = np.empty((3, _LANES, m), dtype=np.float32)  # new: prev and prev2 are views of the last
+            _fused(prev2[:, None], mul_prev2, share[g], y, product)
+            _fused(prev[:, None], mul_prev, y, y, product)
+            prev2, prev = y[:, _LANES - 2], y[:, _LANES - 1]
+            at = first_aligned + g * _LANES
+            np.add(y[1], y[2], out=out[at:at + _LANES])
+            out[at:at + _LANES] += y[0]
+    for i in range(min(unrolled_end, width) + n - 1, sums.shape[0]):
+        scalar(i)
+    return out
