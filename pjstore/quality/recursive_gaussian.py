@@ -68,11 +68,12 @@ def fir(planes: np.ndarray, rg: RecursiveGaussian, scratch: np.ndarray) -> None:
 
 
 def emulated(planes: np.ndarray, rg: RecursiveGaussian) -> np.ndarray:
-    """The reference's float32 blur of the last two axes, operation for operation."""
-    rows = np.moveaxis(planes, -1, 0)  # recursions run along the first axis
-    horizontal = _horizontal(rows.reshape(len(rows), -1), rg).reshape(rows.shape)
-    columns = np.moveaxis(np.moveaxis(horizontal, 0, -1), -2, 0)
-    return np.moveaxis(_vertical(columns.reshape(len(columns), -1), rg).reshape(columns.shape), 0, -2)
+    """The reference's float32 blur of the last two axes, operation for operation (a new array)."""
+    rows = np.ascontiguousarray(np.moveaxis(planes, -1, 0))  # the horizontal recursion runs down axis 0
+    horizontal = np.moveaxis(_horizontal(rows, rg), 0, -1)
+    out = np.empty(planes.shape, dtype=np.float32)  # the vertical one runs down axis -2, written in place
+    _vertical(np.moveaxis(horizontal, -2, 0), rg, np.moveaxis(out, -2, 0))
+    return out
 
 
 def _pair_sums(x: np.ndarray, radius: int) -> np.ndarray:
@@ -90,16 +91,19 @@ def _fused(a: np.ndarray, coefficient: np.ndarray, c: np.ndarray, out: np.ndarra
     np.add(product, c, out=out, casting="unsafe")
 
 
-def _vertical(x: np.ndarray, rg: RecursiveGaussian) -> np.ndarray:
-    """VerticalStrip along axis 0 of (L, M): y_k = fma(n2, sum, -d1 * y_k[-1] - y_k[-2])."""
-    n = rg.radius
+def _terms(coefficients: np.ndarray, ndim: int) -> np.ndarray:
+    """Per-term (and per-lane) float32 coefficients as float64, shaped to broadcast over `ndim` more axes."""
+    return coefficients.astype(np.float64).reshape(coefficients.shape + (1,) * ndim)
+
+
+def _vertical(x: np.ndarray, rg: RecursiveGaussian, out: np.ndarray) -> None:
+    """VerticalStrip along axis 0: y_k = fma(n2, sum, -d1 * y_k[-1] - y_k[-2]), out = y_1 + y_3 + y_5."""
+    n, rest = rg.radius, x.shape[1:]
     sums = _pair_sums(x, n)
-    n2 = rg.n2.astype(np.float64)[:, None]
-    neg_d1 = -rg.d1.astype(np.float64)[:, None]
-    ring = np.zeros((3, 3, x.shape[1]), dtype=np.float32)  # slot, term, column
-    product = np.empty((3, x.shape[1]))
-    inner = np.empty((3, x.shape[1]), dtype=np.float32)
-    out = np.empty_like(x)
+    n2, neg_d1 = _terms(rg.n2, len(rest)), -_terms(rg.d1, len(rest))
+    ring = np.zeros((3, 3, *rest), dtype=np.float32)  # slot, term, ...
+    product = np.empty((3, *rest))
+    inner = np.empty((3, *rest), dtype=np.float32)
     for i in range(sums.shape[0]):
         y, y1, y2 = ring[i % 3], ring[(i - 1) % 3], ring[(i - 2) % 3]
         np.multiply(y1, neg_d1, out=product)
@@ -108,23 +112,24 @@ def _vertical(x: np.ndarray, rg: RecursiveGaussian) -> np.ndarray:
         if i >= n - 1:
             np.add(y[1], y[2], out=out[i - n + 1])
             out[i - n + 1] += y[0]
-    return out
 
 
 def _horizontal(x: np.ndarray, rg: RecursiveGaussian) -> np.ndarray:
-    """FastGaussian1D along axis 0 of (L, M): one output at a time for the first outputs and the
-    last ones, 4 at a time (the unrolled recurrence) between them, as the reference splits them."""
-    n, width, m = rg.radius, x.shape[0], x.shape[1]
+    """FastGaussian1D along axis 0: one output at a time for the first and the last outputs, 4 at a
+    time (the recurrence unrolled over 4 lanes, with its own coefficients) between them."""
+    n, width, rest = rg.radius, x.shape[0], x.shape[1:]
     sums = _pair_sums(x, n)  # sums[i] belongs to output i + 1 - N
     out = np.empty_like(x)
-    prev, prev2 = np.zeros((3, m), dtype=np.float32), np.zeros((3, m), dtype=np.float32)
-    product = np.empty((3, _LANES, m))
+    prev, prev2 = np.zeros((3, *rest), dtype=np.float32), np.zeros((3, *rest), dtype=np.float32)
+    product = np.empty((3, _LANES, *rest))
+    mul_in1 = rg.mul_in[:, 0].reshape((3,) + (1,) * len(rest))
+    neg_d1 = _terms(rg.mul_prev[:, 0], len(rest))
 
     def scalar(i: int) -> None:
         nonlocal prev, prev2
-        y = np.multiply(sums[i], rg.mul_in[:, :1])
+        y = np.multiply(sums[i], mul_in1)
         y -= prev2  # MulAdd(mul_prev2 = -1, prev2, y)
-        _fused(prev, rg.mul_prev[:, :1].astype(np.float64), y, y, product[:, 0])
+        _fused(prev, neg_d1, y, y, product[:, 0])
         prev, prev2 = y, prev
         if i >= n - 1:
             np.add(y[1], y[2], out=out[i - n + 1])
@@ -136,27 +141,19 @@ def _horizontal(x: np.ndarray, rg: RecursiveGaussian) -> np.ndarray:
         unrolled_end += _LANES
     for i in range(min(first_aligned, width) + n - 1):
         scalar(i)
-    if unrolled_end > first_aligned:
-        # The inputs' share of each lane (mul_in shifted by the lane offset), for every group at once.
-        start = first_aligned + n - 1
-        groups = sums[start:unrolled_end + n - 1].reshape(-1, _LANES, m)
-        share = np.multiply(groups[:, None, 0:1], rg.mul_in[None, :, :, None])  # group, term, lane, column
-        part = np.empty(share.shape)
-        for lag in range(1, _LANES):
-            shifted = np.zeros((3, _LANES))  # ShiftLeftLanes<lag>(mul_in): lane j takes mul_in[j - lag]
-            shifted[:, lag:] = rg.mul_in[:, :-lag]
-            np.multiply(groups[:, None, lag:lag + 1], shifted[None, :, :, None], out=part)
-            np.add(part, share, out=share, casting="unsafe")
-        mul_prev2 = rg.mul_prev2.astype(np.float64)[:, :, None]
-        mul_prev = rg.mul_prev.astype(np.float64)[:, :, None]
-        for g in range(groups.shape[0]):
-            y = np.empty((3, _LANES, m), dtype=np.float32)  # new: prev and prev2 are views of the last
-            _fused(prev2[:, None], mul_prev2, share[g], y, product)
-            _fused(prev[:, None], mul_prev, y, y, product)
-            prev2, prev = y[:, _LANES - 2], y[:, _LANES - 1]
-            at = first_aligned + g * _LANES
-            np.add(y[1], y[2], out=out[at:at + _LANES])
-            out[at:at + _LANES] += y[0]
+    mul_in = rg.mul_in.reshape((3, _LANES) + (1,) * len(rest))
+    mul_in_lag = {lag: _terms(rg.mul_in[:, :-lag], len(rest)) for lag in range(1, _LANES)}  # lane j: [j - lag]
+    mul_prev2, mul_prev = _terms(rg.mul_prev2, len(rest)), _terms(rg.mul_prev, len(rest))
+    for at in range(first_aligned, unrolled_end, _LANES):
+        s = sums[at + n - 1:at + n - 1 + _LANES]
+        y = np.multiply(s[0], mul_in)  # new each time: prev and prev2 are views of the last
+        for lag in range(1, _LANES):  # ShiftLeftLanes<lag>(mul_in) * sum[lag]; lanes < lag add 0
+            _fused(s[lag], mul_in_lag[lag], y[:, lag:], y[:, lag:], product[:, lag:])
+        _fused(prev2[:, None], mul_prev2, y, y, product)
+        _fused(prev[:, None], mul_prev, y, y, product)
+        prev2, prev = y[:, _LANES - 2], y[:, _LANES - 1]
+        np.add(y[1], y[2], out=out[at:at + _LANES])
+        out[at:at + _LANES] += y[0]
     for i in range(min(unrolled_end, width) + n - 1, sums.shape[0]):
         scalar(i)
     return out
