@@ -181,9 +181,8 @@ def _errors(x1: np.ndarray, x2: np.ndarray, moments: np.ndarray) -> np.ndarray:
     num_s *= np.float32(2.0)
     num_s += _C2
     denom = np.subtract(s11, np.square(mu1, out=mu12), out=s11)
-    denom += s22
-    denom -= np.square(mu2, out=mu12)
-    denom += _C2
+    denom += np.subtract(s22, np.square(mu2, out=mu12), out=s22)  # in the reference's order: equal
+    denom += _C2  # images score exactly 100
     num_m *= num_s
     num_m /= denom
     ssim_error = np.subtract(1.0, num_m, out=num_m)
