@@ -93,8 +93,13 @@ def test_emulated_blur_is_the_same_filter(shape):
     planes = np.random.default_rng(0).random(shape, dtype=np.float32)
     exact = planes.copy()
     fir(exact, rg, np.empty_like(exact))
-    blurred = emulated(planes, rg)
-    assert blurred.shape == shape and np.abs(blurred - exact).max() < 1e-5
+    blurred = planes.copy()
+    emulated(blurred, rg)
+    assert np.abs(blurred - exact).max() < 1e-5
+    one_at_a_time = np.stack([planes[p:p + 1].copy() for p in range(len(planes))])
+    for plane in one_at_a_time:
+        emulated(plane, rg)
+    assert np.array_equal(one_at_a_time[:, 0], blurred), "planes are independent, however they are grouped"
 
 
 @pytest.mark.parametrize("kind", ["420_q75", "gray", "tiny_7x5"])  # tiny: 7x5 at full size

@@ -19,6 +19,7 @@ import numpy as np
 from scipy import ndimage
 
 _LANES = 4  # the reference's horizontal pass unrolls 4 outputs (HWY_CAPPED(float, 4))
+_CHUNK_PIXELS = 1 << 22  # planes emulated together up to this many pixels (small ones: fewer, longer steps)
 
 
 @dataclass(frozen=True)
@@ -67,20 +68,27 @@ def fir(planes: np.ndarray, rg: RecursiveGaussian, scratch: np.ndarray) -> None:
     ndimage.correlate1d(scratch, rg.kernel, axis=-2, output=planes, mode="constant")
 
 
-def emulated(planes: np.ndarray, rg: RecursiveGaussian) -> np.ndarray:
-    """The reference's float32 blur of the last two axes, operation for operation (a new array)."""
-    flat = planes.reshape(-1, *planes.shape[-2:])  # P x H x W
+def emulated(planes: np.ndarray, rg: RecursiveGaussian) -> None:
+    """The reference's float32 blur of the last two axes, operation for operation, in place; a few
+    planes at a time (the planes are independent), which bounds the memory its copies take."""
+    flat = planes.reshape(-1, *planes.shape[-2:])  # P x H x W, a view
+    step = max(1, _CHUNK_PIXELS // (flat.shape[1] * flat.shape[2]))
+    for start in range(0, len(flat), step):
+        _emulated(flat[start:start + step], rg)
+
+
+def _emulated(flat: np.ndarray, rg: RecursiveGaussian) -> None:
     # Each recursion steps along axis 0 of a P-in-the-middle copy, so every step is contiguous.
     rows = np.empty((flat.shape[2], len(flat), flat.shape[1]), dtype=np.float32)  # W x P x H
     for p, plane in enumerate(flat):  # 2-D transposes: twice as fast as one 3-D one
         rows[:, p] = plane.T
     horizontal = _horizontal(rows, rg)
+    del rows
     columns = np.empty((flat.shape[1], len(flat), flat.shape[2]), dtype=np.float32)  # H x P x W
     for p in range(len(flat)):
         columns[:, p] = horizontal[:, p].T
-    out = np.empty(flat.shape, dtype=np.float32)
-    _vertical(columns, rg, np.moveaxis(out, 1, 0))
-    return out.reshape(planes.shape)
+    del horizontal
+    _vertical(columns, rg, np.moveaxis(flat, 1, 0))
 
 
 def _pair_sums(x: np.ndarray, radius: int) -> np.ndarray:

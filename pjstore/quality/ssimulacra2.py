@@ -136,8 +136,9 @@ def _blurred_moments(x1: np.ndarray, x2: np.ndarray, emulate: bool) -> np.ndarra
     np.multiply(x2, x2, out=stack[3])
     np.multiply(x1, x2, out=stack[4])
     if emulate:
-        return emulated(stack, _GAUSSIAN)
-    fir(stack, _GAUSSIAN, np.empty_like(stack))
+        emulated(stack, _GAUSSIAN)
+    else:
+        fir(stack, _GAUSSIAN, np.empty_like(stack))
     return stack
 
 
@@ -215,9 +216,10 @@ def score(reference: np.ndarray, distorted: np.ndarray) -> float:
     emulate = _emulated_blurs(scale_count(*reference.shape[:2]))
     scales = []
     for scale, channels in enumerate(emulate):
-        if scale:
+        x1, x2 = positive_xyb(lin1), positive_xyb(lin2)
+        if scale + 1 < len(emulate):  # the next scale's linear planes, before this one's blurs
             lin1, lin2 = downsample(lin1), downsample(lin2)
-        scales.append(scale_norms(positive_xyb(lin1), positive_xyb(lin2), channels))
+        scales.append(scale_norms(x1, x2, channels))
     norms = np.moveaxis(np.array(scales), 0, 1).ravel()  # channel, scale, norm, map
     return from_weighted_sum(float(np.dot(_WEIGHTS[:norms.size], norms)))
 
