@@ -82,7 +82,10 @@ def main() -> None:
     parser.add_argument("paths", nargs="+")
     parser.add_argument("--limit", type=int, default=40)
     args = parser.parse_args()
-    sources = [p.read_bytes() for p in walk(tuple(args.paths))[:args.limit]]
+    try:
+        sources = [p.read_bytes() for p in walk(tuple(args.paths))[:args.limit]]
+    except OSError as exc:
+        parser.error(f"cannot read {exc.filename}: {exc.strerror}")
 
     columns = [f"q{q}" for q in QUALITIES] + ["vips q80"]
     print(f"{len(sources)} photos; SSIMULACRA 2 medians (PSNR dB of q80 and vips q80 beside); tau: rank agreement\n")
