@@ -127,14 +127,15 @@ def _norms(error: np.ndarray) -> np.ndarray:
     return np.stack([mean, (np.square(square).sum(axis=(-2, -1), dtype=np.float64) / n) ** 0.25])
 
 
-def _blurred_moments(x1: np.ndarray, x2: np.ndarray, emulate: bool) -> np.ndarray:
-    """The reference's blur of x1, x2, x1*x1, x2*x2 and x1*x2 (CxHxW each): mu1, mu2 and the
-    second moments the variances and covariance are taken from."""
-    stack = np.empty((5, *x1.shape), dtype=np.float32)
+def _blurred_moments(x1: np.ndarray, x2: np.ndarray, emulate: bool, second: bool = True) -> np.ndarray:
+    """The reference's blur of x1, x2 and, if `second`, x1*x1, x2*x2 and x1*x2 (CxHxW each): mu1,
+    mu2 and the second moments the variances and covariance are taken from."""
+    stack = np.empty((5 if second else 2, *x1.shape), dtype=np.float32)
     stack[0], stack[1] = x1, x2
-    np.multiply(x1, x1, out=stack[2])
-    np.multiply(x2, x2, out=stack[3])
-    np.multiply(x1, x2, out=stack[4])
+    if second:
+        np.multiply(x1, x1, out=stack[2])
+        np.multiply(x2, x2, out=stack[3])
+        np.multiply(x1, x2, out=stack[4])
     if emulate:
         emulated(stack, _GAUSSIAN)
     else:
@@ -142,17 +143,33 @@ def _blurred_moments(x1: np.ndarray, x2: np.ndarray, emulate: bool) -> np.ndarra
     return stack
 
 
-def scale_norms(x1: np.ndarray, x2: np.ndarray, emulate: np.ndarray) -> np.ndarray:
+EMULATED, EXACT, MEANS = 0, 1, 2
+"""How a channel is blurred at a scale: all five moments with the reference's rounding emulated,
+all five exactly, or only the means (exactly), where the SSIM map's weights are all 0."""
+
+
+def blur_plan(scales: int) -> np.ndarray:
+    """scales x 3 (channel) of EMULATED, EXACT or MEANS, by the SSIM map's weights under those an image
+    of `scales` scales takes (the first 18 per scale, in channel, scale, norm, map order)."""
+    ssim_weights = _WEIGHTS[:18 * scales].reshape(3, scales, 2, 3)[:, :, :, 0].max(axis=2).T
+    return np.where(ssim_weights >= MATERIAL_WEIGHT, EMULATED, np.where(ssim_weights > 0, EXACT, MEANS))
+
+
+def scale_norms(x1: np.ndarray, x2: np.ndarray, plan: np.ndarray) -> np.ndarray:
     """The pooled errors of 3xHxW XYB planes at one scale, per channel in the weights' order:
-    (1-norm, 4-norm) x (ssim, ringing, blurring); `emulate`: which channels' blurs emulate the
-    reference's rounding."""
-    out = np.empty((3, 2, 3))
-    emulated_channels = np.flatnonzero(emulate)
-    if emulated_channels.size:  # together: the emulation's steps are fewer and longer
-        out[emulated_channels] = _errors(x1[emulated_channels], x2[emulated_channels],
-                                         _blurred_moments(x1[emulated_channels], x2[emulated_channels], True))
-    for c in np.flatnonzero(~emulate):  # one at a time, which bounds the memory of large planes
-        out[c] = _errors(x1[c:c + 1], x2[c:c + 1], _blurred_moments(x1[c:c + 1], x2[c:c + 1], False))[0]
+    (1-norm, 4-norm) x (ssim, ringing, blurring), blurred as `plan` (3: one of blur_plan's rows)
+    says; the SSIM norms of MEANS channels are 0 (their weights are)."""
+    out = np.zeros((3, 2, 3))
+    together = np.flatnonzero(plan == EMULATED)
+    if together.size:  # the emulation's steps are fewer and longer for several channels at once
+        moments = _blurred_moments(x1[together], x2[together], True)
+        out[together, :, 0] = _ssim_norms(*moments)
+        out[together, :, 1:] = _edge_norms(x1[together], x2[together], *moments[:2])
+    for c in np.flatnonzero(plan != EMULATED):  # one at a time, which bounds the memory of large planes
+        moments = _blurred_moments(x1[c:c + 1], x2[c:c + 1], False, second=plan[c] == EXACT)
+        if plan[c] == EXACT:
+            out[c, :, 0] = _ssim_norms(*moments)[0]
+        out[c, :, 1:] = _edge_norms(x1[c:c + 1], x2[c:c + 1], *moments[:2])[0]
     return out
 
 
@@ -164,16 +181,8 @@ def scale_count(height: int, width: int) -> int:
     return count
 
 
-def _emulated_blurs(scales: int) -> np.ndarray:
-    """scales x 3: where the SSIM map's weight is material, under the weights an image of `scales`
-    scales takes (the first 18 per scale, in channel, scale, norm, map order)."""
-    ssim_weights = _WEIGHTS[:18 * scales].reshape(3, scales, 2, 3)[:, :, :, 0]
-    return (ssim_weights.max(axis=2) >= MATERIAL_WEIGHT).T
-
-
-def _errors(x1: np.ndarray, x2: np.ndarray, moments: np.ndarray) -> np.ndarray:
-    """scale_norms of some channels, given their blurred moments (consumed)."""
-    mu1, mu2, s11, s22, s12 = moments
+def _ssim_norms(mu1: np.ndarray, mu2: np.ndarray, s11: np.ndarray, s22: np.ndarray, s12: np.ndarray) -> np.ndarray:
+    """C x (1-norm, 4-norm) of 1 - SSIM without its luma denominator (s11, s22, s12 are consumed)."""
     mu12 = mu1 * mu2
     num_m = np.subtract(mu1, mu2)
     np.square(num_m, out=num_m)
@@ -188,9 +197,12 @@ def _errors(x1: np.ndarray, x2: np.ndarray, moments: np.ndarray) -> np.ndarray:
     num_m /= denom
     ssim_error = np.subtract(1.0, num_m, out=num_m)
     np.maximum(ssim_error, 0.0, out=ssim_error)
-    ssim = _norms(ssim_error)
+    return _norms(ssim_error).T
 
-    # edge ratio - 1: > 0 where the distorted image has detail the reference lacks, < 0 the reverse
+
+def _edge_norms(x1: np.ndarray, x2: np.ndarray, mu1: np.ndarray, mu2: np.ndarray) -> np.ndarray:
+    """C x (1-norm, 4-norm) x (ringing, blurring) of the edge ratio - 1: > 0 where the distorted image
+    has detail the reference lacks, < 0 the reverse (mu1, mu2 are consumed)."""
     edge2 = np.subtract(x2, mu2, out=mu2)
     np.abs(edge2, out=edge2)
     edge2 += np.float32(1.0)
@@ -202,7 +214,7 @@ def _errors(x1: np.ndarray, x2: np.ndarray, moments: np.ndarray) -> np.ndarray:
     ringing = _norms(np.maximum(ratio, 0.0, out=edge1))
     np.negative(ratio, out=ratio)
     blurring = _norms(np.maximum(ratio, 0.0, out=ratio))
-    return np.stack([ssim, ringing, blurring], axis=-1).transpose(1, 0, 2)  # channel, norm, map
+    return np.stack([ringing, blurring], axis=-1).transpose(1, 0, 2)
 
 
 def score(reference: np.ndarray, distorted: np.ndarray) -> float:
@@ -213,11 +225,11 @@ def score(reference: np.ndarray, distorted: np.ndarray) -> float:
     if min(reference.shape[:2]) < MIN_SIDE:
         raise ValueError(f"SSIMULACRA 2 needs at least {MIN_SIDE}x{MIN_SIDE} pixels, not {reference.shape[:2]}")
     lin1, lin2 = linear_planes(reference), linear_planes(distorted)
-    emulate = _emulated_blurs(scale_count(*reference.shape[:2]))
+    plan = blur_plan(scale_count(*reference.shape[:2]))
     scales = []
-    for scale, channels in enumerate(emulate):
+    for scale, channels in enumerate(plan):
         x1, x2 = positive_xyb(lin1), positive_xyb(lin2)
-        if scale + 1 < len(emulate):  # the next scale's linear planes, before this one's blurs
+        if scale + 1 < len(plan):  # the next scale's linear planes, before this one's blurs
             lin1, lin2 = downsample(lin1), downsample(lin2)
         scales.append(scale_norms(x1, x2, channels))
     norms = np.moveaxis(np.array(scales), 0, 1).ravel()  # channel, scale, norm, map
