@@ -132,10 +132,11 @@ def test_served_renditions_meet_an_ssimulacra2_target(kinds, kind):
 
 
 def test_ssimulacra2_thresholds_are_bounded_and_defaulted():
-    from pjstore.cli.store_commands import quality_target
-    from pjstore.quality.contract import QualityTarget
+    import click
 
-    with pytest.raises(ValueError, match="cannot exceed 100"):
-        QualityTarget.uniform(threshold=101.0, metric="ssimulacra2")
+    from pjstore.cli.store_commands import quality_target
+
+    with pytest.raises(click.BadParameter, match="cannot exceed 100"):
+        quality_target("0.25,0.5", "101", "ssimulacra2")
     assert quality_target("0.25,0.5", None, "ssimulacra2").thresholds == (70.0, 70.0)
     assert quality_target("0.25,0.5", None, "psnr").thresholds == (32.0, 32.0)

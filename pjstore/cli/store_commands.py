@@ -21,7 +21,7 @@ from pjstore.encoder.transcode import ENTROPIES
 from pjstore.errors import InvalidInput
 from pjstore.ingest import DEFAULT_MAX_PIXELS, DEFAULT_SCHEME, SCHEMES, IngestOptions
 from pjstore.quality.contract import QualityTarget
-from pjstore.quality.metrics import DEFAULT_THRESHOLDS, METRICS
+from pjstore.quality.metrics import DEFAULT_THRESHOLDS, METRICS, PERFECT
 from pjstore.quality.sizes import DEFAULT_SCALES
 from pjstore.read_path.original import handed_out
 from pjstore.read_path.pipeline import render
@@ -32,6 +32,10 @@ from pjstore.rendition.formats import FORMATS
 def quality_target(scales: str, threshold: str | None, metric: str) -> QualityTarget:
     scale_values = floats(scales, "--scales")
     thresholds = floats(threshold, "--threshold") if threshold is not None else (DEFAULT_THRESHOLDS[metric],)
+    # Checked here, not by QualityTarget: records made when any metric's default was 32 must still load.
+    if any(t > PERFECT[metric] for t in thresholds):
+        raise click.BadParameter(f"{metric} thresholds cannot exceed {PERFECT[metric]:g} (identical images), "
+                                 f"not {threshold}")
     if len(thresholds) == 1:
         thresholds *= len(scale_values)
     try:

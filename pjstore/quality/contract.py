@@ -16,7 +16,7 @@ from PIL import Image
 
 from pjstore.encoder.pillow_open import open_jpeg
 from pjstore.errors import CorruptJpeg
-from pjstore.quality.metrics import METRICS, PERFECT
+from pjstore.quality.metrics import METRICS
 from pjstore.quality.sizes import DEFAULT_SCALES, target_size
 
 EOI = b"\xff\xd9"
@@ -41,9 +41,6 @@ class QualityTarget:
             raise ValueError(f"thresholds must be finite numbers, not {self.thresholds}")
         if self.metric not in METRICS:
             raise ValueError(f"metric must be one of {sorted(METRICS)}")
-        if any(t > PERFECT[self.metric] for t in self.thresholds):
-            raise ValueError(f"{self.metric} thresholds cannot exceed {PERFECT[self.metric]:g} (identical images), "
-                             f"not {self.thresholds}")
 
     @classmethod
     def uniform(cls, scales: tuple[float, ...] = DEFAULT_SCALES, threshold: float = 32.0,
