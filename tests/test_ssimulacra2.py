@@ -103,32 +103,37 @@ def test_emulated_blur_is_the_same_filter(shape):
 
 
 @pytest.mark.parametrize("kind", ["420_q75", "gray", "tiny_7x5"])  # tiny: 7x5 at full size
-def test_served_renditions_meet_an_ssimulacra2_target(kinds, kind):
-    """`--metric ssimulacra2`: what each recipe serves scores at least the threshold against the
-    independent reference (helpers.served_reference), graded with the fixture-checked score; below
-    8x8 the metric falls back to exact equality, as SSIM's does."""
-    from pjstore.ingest import IngestOptions, prepare
-    from pjstore.quality.contract import EOI, QualityTarget
+def test_served_renditions_meet_an_ssimulacra2_target(tmp_path, kinds, kind):
+    """`--metric ssimulacra2`: what the server sends at each scale scores at least the threshold
+    against the independent reference (helpers.served_reference), graded with the fixture-checked
+    score; below 8x8 the metric falls back to exact equality (100) or 0, as SSIM's does."""
+    from fastapi.testclient import TestClient
+
+    from pjstore.ingest import IngestOptions, ingest
+    from pjstore.quality.contract import QualityTarget
     from pjstore.quality.metrics import DEFAULT_THRESHOLDS
-    from pjstore.read_path.pipeline import make_rendition
+    from pjstore.server.app import create_app
+    from pjstore.server.settings import ServerSettings
+    from pjstore.storage import LmdbStorage
 
     from helpers import open_image, served_reference
 
     threshold = DEFAULT_THRESHOLDS["ssimulacra2"]
     source = kinds[kind]
-    prepared = prepare(source, IngestOptions(target=QualityTarget.uniform(threshold=threshold, metric="ssimulacra2")))
-    record, stored = prepared.record, prepared.blob
-    assert record.offsets.metric == "ssimulacra2"
-    for entry in record.offsets.entries:
-        prefix = stored if entry.offset == len(stored) else stored[:entry.offset] + EOI
-        data, _ = make_rendition(prefix, entry.recipe, (entry.width, entry.height), record.orientation)
-        want = served_reference(source, (entry.width, entry.height)).astype(np.uint8)
-        got = np.asarray(open_image(data).convert("RGB"))
-        if min(want.shape[:2]) < 8:  # the fallback: exact equality (100) or 0
-            assert entry.score == (100.0 if np.array_equal(want, got) else 0.0)
-            continue
-        assert score(want, got) >= threshold
-        assert score(want, got) == pytest.approx(entry.score, abs=1e-4)  # records keep 4 decimals
+    with LmdbStorage(tmp_path / "store") as store:
+        record, _ = ingest(store, source, IngestOptions(target=QualityTarget.uniform(threshold=threshold,
+                                                                                    metric="ssimulacra2")))
+    with TestClient(create_app(ServerSettings(store=str(tmp_path / "store")))) as c:
+        doc = c.get(f"/v1/images/{record.id}/info").json()
+        assert doc["metric"] == "ssimulacra2"
+        for row in doc["scales"]:
+            want = served_reference(source, (row["width"], row["height"])).astype(np.uint8)
+            got = np.asarray(open_image(c.get(row["url"]).content).convert("RGB"))
+            if min(want.shape[:2]) < 8:
+                assert row["ssimulacra2"] == (100.0 if np.array_equal(want, got) else 0.0)
+                continue
+            assert score(want, got) >= threshold
+            assert score(want, got) == pytest.approx(row["ssimulacra2"], abs=1e-4)  # records keep 4 decimals
 
 
 def test_ssimulacra2_thresholds_are_bounded_and_defaulted():
