@@ -32,17 +32,10 @@ import httpx  # noqa: E402
 
 from pjstore.samples import distinct  # noqa: E402
 
+from edge_cases import after_soi, icc_chunks, segment, with_icc  # noqa: E402
+from helpers import srgb_icc  # noqa: E402
 from serving import running_server  # noqa: E402
-from test_hostile import (  # noqa: E402
-    after_soi,
-    ff_run_in_first_scan,
-    flat_progressive,
-    icc_chunks,
-    repeated_scan,
-    segment,
-    srgb_profile,
-    with_icc,
-)
+from test_hostile import ff_run_in_first_scan, flat_progressive, repeated_scan  # noqa: E402
 
 JPEG = {"Content-Type": "image/jpeg"}
 TIMEOUT = 120.0
@@ -51,7 +44,7 @@ TIMEOUT = 120.0
 def attacks(seeds: itertools.count, image_path: str):
     """An endless cycle of hostile requests: (method, path, headers, body)."""
     flat = flat_progressive(2048)
-    pieces = icc_chunks(srgb_profile(), 4)
+    pieces = icc_chunks(srgb_icc(), 4)
     while True:
         base = distinct(next(seeds), max_side=160)
         yield "POST", "/v1/images", JPEG, ff_run_in_first_scan(base, 200_000)

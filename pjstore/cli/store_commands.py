@@ -21,6 +21,7 @@ from pjstore.encoder.transcode import ENTROPIES
 from pjstore.errors import InvalidInput
 from pjstore.ingest import DEFAULT_MAX_PIXELS, DEFAULT_SCHEME, SCHEMES, IngestOptions
 from pjstore.quality.contract import QualityTarget
+from pjstore.quality.metrics import DEFAULT_THRESHOLDS, METRICS, PERFECT
 from pjstore.quality.sizes import DEFAULT_SCALES
 from pjstore.read_path.original import handed_out
 from pjstore.read_path.serve import render
@@ -28,9 +29,13 @@ from pjstore.record import CONTRACTS, ImageRecord
 from pjstore.rendition.formats import FORMATS
 
 
-def quality_target(scales: str, threshold: str, metric: str) -> QualityTarget:
+def quality_target(scales: str, threshold: str | None, metric: str) -> QualityTarget:
     scale_values = floats(scales, "--scales")
-    thresholds = floats(threshold, "--threshold")
+    thresholds = floats(threshold, "--threshold") if threshold is not None else (DEFAULT_THRESHOLDS[metric],)
+    # Checked here, not by QualityTarget: records made when any metric's default was 32 must still load.
+    if any(t > PERFECT[metric] for t in thresholds):
+        raise click.BadParameter(f"{metric} thresholds cannot exceed {PERFECT[metric]:g} (identical images), "
+                                 f"not {threshold}")
     if len(thresholds) == 1:
         thresholds *= len(scale_values)
     try:
@@ -47,8 +52,9 @@ def read_fractions(record: ImageRecord) -> str:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--scheme", type=click.Choice(sorted(SCHEMES)), default=DEFAULT_SCHEME, show_default=True)
 @click.option("--scales", default=",".join(map(str, DEFAULT_SCALES)), show_default=True)
-@click.option("--threshold", default="32", show_default=True, help="One value, or one per scale.")
-@click.option("--metric", type=click.Choice(["psnr", "ssim"]), default="psnr", show_default=True)
+@click.option("--threshold", help="One value, or one per scale. [default: "
+              + ", ".join(f"{metric} {t:g}" for metric, t in DEFAULT_THRESHOLDS.items()) + "]")
+@click.option("--metric", type=click.Choice(sorted(METRICS)), default="psnr", show_default=True)
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS, show_default=True)
 @click.option("--contract", type=click.Choice(CONTRACTS), default="served", show_default=True,
               help="served: what a user receives meets the threshold; prefix: the decoded prefix does "

@@ -24,7 +24,7 @@ from pjstore.render.decode import EOI, decode
 
 @dataclass(frozen=True)
 class QualityTarget:
-    """Scales to serve and the threshold each must meet under `metric` ("psnr" or "ssim")."""
+    """Scales to serve and the threshold each must meet under `metric` (a key of METRICS)."""
 
     scales: tuple[float, ...] = DEFAULT_SCALES
     thresholds: tuple[float, ...] = (32.0, 32.0, 32.0)

@@ -21,7 +21,7 @@ import numpy as np
 
 from pjstore.encoder.coefficients import DctImage
 from pjstore.quality.contract import QualityTarget
-from pjstore.quality.metrics import ssim
+from pjstore.quality.metrics import METRICS
 from pjstore.scan_search.byte_cost import ByteCost
 from pjstore.scan_search.model import QualityModel
 from pjstore.scan_search.options import SearchOptions
@@ -58,9 +58,9 @@ def candidates(levels: list[list[int]], first: list[list[int]], c_depth: int) ->
 
 
 def _meets(model: QualityModel, metric: str, threshold: float, bias: float) -> bool:
-    if metric == "ssim":
-        # The greedy ranks steps by squared error; SSIM is checked on the modelled images.
-        return ssim(*[im.round().astype("uint8") for im in model.images()]) >= threshold
+    if metric != "psnr":
+        # The greedy ranks steps by squared error; other metrics are checked on the modelled images.
+        return METRICS[metric](*[im.round().astype("uint8") for im in model.images()]) >= threshold
     mse = model.mse * bias
     return mse == 0 or 10 * math.log10(255.0**2 / mse) >= threshold
 
