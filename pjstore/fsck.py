@@ -151,7 +151,7 @@ def _queue_problems(store: LmdbStorage, records: dict[str, ImageRecord], repair:
     now = time.time()
     entries = {e.image_id: e for e in store.queued()}
     problems = []
-    for image_id, entry in entries.items():
+    for image_id in entries:
         record = records.get(image_id)
         if record is None or not record.provisional:
             if repair:

@@ -145,7 +145,7 @@ def _transcoded(source: bytes, options: IngestOptions, jpegtran: Jpegtran | None
             structure.frame.sampling, structure.color_space).script, kept, jt), options.entropy, jt)
         grey = structure.color_space == "GRAY"
         look = Look(kept.orientation, default_colour(kept.icc_profile, options.keep_profile), grey)
-        offsets = provisional_offsets(stored.data, Reference.served(stored.data, options.target, look.colour), look)
+        offsets = provisional_offsets(stored.data, options.target, look)
         name, scans, blob = "progressive", len(stored.scan_ends), stored.data
     else:
         name, scans, offsets, blob = _searched(pixels, structure, kept, options, jt)

@@ -101,9 +101,9 @@ class CountingStore:
     def __init__(self, inner):
         self.inner, self.ranges = inner, []
 
-    def get_range(self, image_id, start, stop):
+    def get_range(self, image_id, start, stop, stored_sha256=None):
         self.ranges.append((start, stop))
-        return self.inner.get_range(image_id, start, stop)
+        return self.inner.get_range(image_id, start, stop, stored_sha256)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -272,12 +272,15 @@ JPEG = {"Content-Type": "image/jpeg"}
 
 
 def make_client(tmp_path, **settings):
+    """A TestClient of the app over a store in `tmp_path`. Uploads are searched inside the request
+    (refine_workers=0) unless a test asks otherwise, so what an upload answers is what stays stored;
+    the provisional path has tests of its own (test_refine.py)."""
     from fastapi.testclient import TestClient
 
     from pjstore.server.app import create_app
     from pjstore.server.settings import ServerSettings
 
-    return TestClient(create_app(ServerSettings(store=str(tmp_path / "store"), **settings)),
+    return TestClient(create_app(ServerSettings(store=str(tmp_path / "store"), **{"refine_workers": 0, **settings})),
                       raise_server_exceptions=False)
 
 

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from PIL import Image
+
 from pjstore.offset_map import OffsetMap, ScaleOffset, rounded
-from pjstore.quality.contract import Reference
-from pjstore.read_path.pipeline import make_rendition
+from pjstore.quality.contract import QualityTarget, Reference
+from pjstore.read_path import pipeline
+from pjstore.read_path.colour import reference_colour
 from pjstore.rendition.choose import Look, grader
 from pjstore.rendition.recipe import Recipe, draft_for
 
@@ -25,24 +28,31 @@ SUBSAMPLING = "4:4:4"
 THREADS = 2
 
 
-def provisional_offsets(stored: bytes, reference: Reference, look: Look) -> OffsetMap:
-    """Every scale's provisional row (full size last, at the last scale's threshold), each verified
-    against `reference` (in the served colour space of `look.colour`). The scales are verified in
-    THREADS threads: decoding, resizing and encoding release the GIL, and an upload's answer waits."""
-    target = reference.target
-    wanted = [*zip(target.scales, target.thresholds, strict=True), (1.0, target.thresholds[-1])]
+def provisional_offsets(stored: bytes, target: QualityTarget, look: Look) -> OffsetMap:
+    """Every scale's provisional row (full size last, at the last scale's threshold), each verified.
+
+    The whole file is decoded once: its pixels are the reference's (in the served colour space)
+    and what every full-size decode of a rendition starts from. The scales are verified in THREADS
+    threads, largest first: decoding, resizing and encoding release the GIL, and the upload waits."""
+    whole = pipeline.decoded(stored, Recipe(), (1, 1))
+    reference = Reference(reference_colour(whole, look.colour), target)
+    wanted = [(1.0, target.thresholds[-1]), *reversed(tuple(zip(target.scales, target.thresholds, strict=True)))]
     with ThreadPoolExecutor(THREADS, thread_name_prefix="pjstore-provisional") as pool:
-        rows = list(pool.map(lambda st: _row(stored, reference, look, *st), wanted))
-    return OffsetMap(target.metric, tuple(rows))
+        rows = list(pool.map(lambda st: _row(stored, whole, reference, look, *st), wanted))
+    return OffsetMap(target.metric, tuple(reversed(rows)))
 
 
-def _row(stored: bytes, reference: Reference, look: Look, scale: float, threshold: float) -> ScaleOffset:
+def _row(stored: bytes, whole: Image.Image, reference: Reference, look: Look, scale: float,
+         threshold: float) -> ScaleOffset:
     size = reference.size(scale)
     grade = grader(reference, size, look.orientation)
     tried = []
     for draft, quality in ((draft_for((reference.width, reference.height), size), QUALITY), (1, 100)):
         recipe = Recipe(draft=draft, quality=quality, subsampling=SUBSAMPLING, colour=look.colour)
-        data, _ = make_rendition(stored, recipe, size, look.orientation)
+        # make_rendition's steps, the full decode shared (decoding is deterministic)
+        decoded = whole if draft == 1 else pipeline.decoded(stored, recipe, size)
+        image, icc = pipeline.pixels(decoded, recipe, size, look.orientation)
+        data = pipeline.encode_pixels(image, recipe, icc)
         tried.append((grade(data), len(data), recipe))
         if tried[-1][0] >= threshold:
             break

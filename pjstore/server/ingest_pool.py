@@ -35,11 +35,20 @@ class IngestFailed(PjstoreError):
     """The process ingesting an upload died; nothing was stored."""
 
 
-def _ingest_at(location: str, source: bytes, options: IngestOptions, provisional: bool) -> tuple[ImageRecord, bool]:
-    """`ingest` into the store at `location`, run inside a pool process."""
+def _opened(location: str) -> Storage:
+    """The store at `location`, opened once per pool process."""
     if location not in _stores:
         _stores[location] = open_storage(location)
-    return ingest(_stores[location], source, options, provisional=provisional)
+    return _stores[location]
+
+
+def _warm(location: str) -> None:
+    _opened(location)
+
+
+def _ingest_at(location: str, source: bytes, options: IngestOptions, provisional: bool) -> tuple[ImageRecord, bool]:
+    """`ingest` into the store at `location`, run inside a pool process."""
+    return ingest(_opened(location), source, options, provisional=provisional)
 
 
 class IngestPool:
@@ -52,8 +61,12 @@ class IngestPool:
         # spawn, not fork: the server process has threads and an open LMDB environment, which a
         # forked child must not inherit. The parent watch: a server worker killed outright must
         # not leave its pool processes behind.
-        return ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
+        pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=exit_with_parent, initargs=(os.getpid(),))
+        # Started now, not at the first upload: a spawned process takes seconds to import the write path.
+        for _ in range(self._workers):
+            pool.submit(_warm, self._location)
+        return pool
 
     async def ingest(self, source: bytes, options: IngestOptions, timeout: float) -> tuple[ImageRecord, bool]:
         """`ingest(store, source, options)` in a pool process; raises its typed errors, 503 when
