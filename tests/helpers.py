@@ -198,6 +198,22 @@ def assert_served_meets_contract(source: bytes, stored: bytes, record, target, e
     assert record.offsets.entries[-1].scale == 1.0
 
 
+def assert_provisional_meets_its_promise(source: bytes, stored: bytes, record) -> None:
+    """Every row of a provisional record serves, from the whole stored file, a rendition meeting its
+    threshold by the independent oracle, of the recorded length and score."""
+    from pjstore.read_path.pipeline import make_rendition
+
+    assert record.provisional and record.contract == "served"
+    thresholds = (*record.thresholds, record.thresholds[-1])
+    for entry, threshold in zip(record.offsets.entries, thresholds, strict=True):
+        assert entry.offset == len(stored), "a provisional row reads the whole file"
+        data, _ = make_rendition(stored, entry.recipe, (entry.width, entry.height), record.orientation)
+        got = served_psnr(source, data, entry.scale)
+        assert got >= threshold
+        assert got == pytest.approx(entry.score, abs=1e-3)
+        assert len(data) == entry.served_bytes
+
+
 def assert_meets_its_contract(source: bytes, stored: bytes, record, target) -> None:
     """The record's promise, checked as it was made: what is served, or the decoded prefix."""
     if record.contract == "served":

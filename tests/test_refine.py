@@ -14,7 +14,7 @@ from pjstore.errors import StaleRecord
 from pjstore.fsck import fsck
 from pjstore.ingest import IngestOptions, ingest, prepare
 from pjstore.read_path import select
-from pjstore.read_path.pipeline import make_rendition, render, render_selection
+from pjstore.read_path.pipeline import render, render_selection
 from pjstore.record import ImageRecord
 from pjstore.refine import Outcome, refine_next
 from pjstore.refine_queue import MAX_ATTEMPTS, QueueEntry
@@ -25,6 +25,7 @@ from helpers import (
     JPEG,
     assert_error,
     assert_lossless,
+    assert_provisional_meets_its_promise,
     assert_served_meets_contract,
     make_client,
     served_psnr,
@@ -33,20 +34,6 @@ from helpers import (
 
 LEASE = 30.0
 PROVISIONAL_KINDS = ("420_q75", "gray", "cmyk", "oriented_6", "icc", "wide_icc", "tiny_7x5", "extreme_1000x3")
-
-
-def assert_provisional_meets_its_promise(source: bytes, stored: bytes, record: ImageRecord) -> None:
-    """Every row of a provisional record serves, from the whole stored file, a rendition meeting its
-    threshold by the independent oracle, of the recorded length and score."""
-    assert record.provisional and record.contract == "served"
-    thresholds = (*record.thresholds, record.thresholds[-1])
-    for entry, threshold in zip(record.offsets.entries, thresholds, strict=True):
-        assert entry.offset == len(stored), "a provisional row reads the whole file"
-        data, _ = make_rendition(stored, entry.recipe, (entry.width, entry.height), record.orientation)
-        got = served_psnr(source, data, entry.scale)
-        assert got >= threshold
-        assert got == pytest.approx(entry.score, abs=1e-3)
-        assert len(data) == entry.served_bytes
 
 
 def blob(store, record: ImageRecord) -> bytes:
