@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from threadpoolctl import threadpool_limits
@@ -24,7 +25,7 @@ from pjstore.read_path.colour import default_colour
 from pjstore.record import AS_UPLOADED, CONTRACTS, ImageRecord
 from pjstore.rendition.choose import DEFAULT_EGRESS, Look, served_offsets
 from pjstore.rendition.formats import MODERN
-from pjstore.rendition.provisional import provisional_offsets
+from pjstore.rendition.provisional import Early, provisional_offsets
 from pjstore.scan_search import progressive
 from pjstore.scan_search.options import SearchOptions
 from pjstore.scan_search.plan import ScanPlan
@@ -141,11 +142,15 @@ def _transcoded(source: bytes, options: IngestOptions, jpegtran: Jpegtran | None
     kept = metadata.extract(source, structure, options.max_icc_bytes)
     pixels = metadata.without_metadata(source, structure)  # what decoders and jpegtran need, no more
     if provisional:
-        stored = _entropy_coded(transcode.to_progressive(pixels, progressive.plan(
-            structure.frame.sampling, structure.color_space).script, kept, jt), options.entropy, jt)
         grey = structure.color_space == "GRAY"
         look = Look(kept.orientation, default_colour(kept.icc_profile, options.keep_profile), grey)
-        offsets = provisional_offsets(stored.data, options.target, look)
+        script = progressive.plan(structure.frame.sampling, structure.color_space).script
+        with ThreadPoolExecutor(1) as tool:  # jpegtran is another process: the reference is made meanwhile
+            transcoding = tool.submit(lambda: _entropy_coded(transcode.to_progressive(pixels, script, kept, jt),
+                                                             options.entropy, jt))
+            early = Early.of(pixels, options.target, look.colour)
+            stored = transcoding.result()
+        offsets = provisional_offsets(stored.data, options.target, look, early)
         name, scans, blob = "progressive", len(stored.scan_ends), stored.data
     else:
         name, scans, offsets, blob = _searched(pixels, structure, kept, options, jt)

@@ -11,7 +11,9 @@ quality 100, and one that misses it even then keeps its best score (the search's
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
+import numpy as np
 from PIL import Image
 
 from pjstore.offset_map import OffsetMap, ScaleOffset, rounded
@@ -28,14 +30,35 @@ SUBSAMPLING = "4:4:4"
 THREADS = 2
 
 
-def provisional_offsets(stored: bytes, target: QualityTarget, look: Look) -> OffsetMap:
+@dataclass(frozen=True)
+class Early:
+    """The reference made before the stored file exists (while jpegtran writes it), from the
+    source's decode, which the lossless file decodes to: `provisional_offsets` checks that it does."""
+
+    decoded: Image.Image
+    reference: Reference
+
+    @classmethod
+    def of(cls, source: bytes, target: QualityTarget, colour: str) -> Early:
+        decoded = pipeline.decoded(source, Recipe(), (1, 1))
+        reference = Reference(reference_colour(decoded, colour), target)
+        for scale in target.scales:
+            reference.at(reference.size(scale))
+        return cls(decoded, reference)
+
+
+def provisional_offsets(stored: bytes, target: QualityTarget, look: Look, early: Early | None = None) -> OffsetMap:
     """Every scale's provisional row (full size last, at the last scale's threshold), each verified.
 
-    The whole file is decoded once: its pixels are the reference's (in the served colour space)
-    and what every full-size decode of a rendition starts from. The scales are verified in THREADS
-    threads, largest first: decoding, resizing and encoding release the GIL, and the upload waits."""
+    The whole file is decoded once: its pixels are the reference's (in the served colour space; the
+    `early` one where they are its source's pixels exactly) and what every full-size decode of a
+    rendition starts from. The scales are verified in THREADS threads, largest first: decoding,
+    resizing and encoding release the GIL, and the upload waits."""
     whole = pipeline.decoded(stored, Recipe(), (1, 1))
-    reference = Reference(reference_colour(whole, look.colour), target)
+    if early is not None and np.array_equal(np.asarray(whole), np.asarray(early.decoded)):
+        reference = early.reference
+    else:
+        reference = Reference(reference_colour(whole, look.colour), target)
     wanted = [(1.0, target.thresholds[-1]), *reversed(tuple(zip(target.scales, target.thresholds, strict=True)))]
     with ThreadPoolExecutor(THREADS, thread_name_prefix="pjstore-provisional") as pool:
         rows = list(pool.map(lambda st: _row(stored, whole, reference, look, *st), wanted))
