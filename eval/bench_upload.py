@@ -3,8 +3,8 @@
     python eval/bench_upload.py [CORPUS_DIR] [--limit N] [--concurrency 4] [--refined-within 1500]
                                 [--out eval/results/bench_upload.md] [--profile]
 
-CORPUS_DIR defaults to ../shared/corpus/hires. Each phase gets a fresh store and `pjstore serve` with
-its default settings on a free loopback port:
+CORPUS_DIR defaults to ../shared/corpus/hires ($PJSTORE_SHARED/corpus/hires where that is set).
+Each phase gets a fresh store and `pjstore serve` with its default settings on a free loopback port:
 
   sequential  every photo POSTed in turn: the answer's latency; the CPU the answer cost (every process
               of the server's tree but the refiners, which run niced: the server, its upload pool and
@@ -48,9 +48,10 @@ import httpx  # noqa: E402
 from pjstore.corpus import walk  # noqa: E402
 from pjstore.encoder.structure import parse  # noqa: E402
 
+from helpers import SHARED  # noqa: E402
 from serving import running_server  # noqa: E402
 
-DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "hires"
+DEFAULT_CORPUS = SHARED / "corpus" / "hires"
 JPEG = {"Content-Type": "image/jpeg"}
 POST_TIMEOUT = 120.0
 RETRIES = 3
