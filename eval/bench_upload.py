@@ -15,8 +15,9 @@ Each phase gets a fresh store and `pjstore serve` with its default settings on a
               against 0.9 x cores / (CPU per upload), the issue's target.
 
 Beside them: libvips static copies (thumbnail_buffer at 10, 25 and 50%, quality 80, one thread) and
-`jpegtran -optimize -progressive`, CPU per megapixel. --profile adds where one upload's CPU goes
-(cProfile of the answer's work and of the refinement, on the corpus photo nearest 12 MP).
+`jpegtran -optimize -progressive`, CPU per megapixel. --profile instead measures where one upload's
+CPU goes (cProfile of the answer's work and of the refinement, on the corpus photo nearest 12 MP,
+their threads run in the calling one so the profiler sees them), into bench_upload-profile.md.
 
 Bounded: every POST has a time limit, a 503 is retried at most 3 times after its Retry-After, and
 the wait for refinement ends after --refined-within seconds. Traffic goes to 127.0.0.1 only.
@@ -37,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -231,12 +233,34 @@ def jpegtran_progressive(photo: Photo) -> float:
     return after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
+class Serial:
+    """An executor running each call at once in the calling thread: cProfile sees only that one."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def __enter__(self) -> Serial:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def map(self, fn, *iterables):
+        return list(map(fn, *iterables))
+
+    def submit(self, fn, *args):
+        done: Future = Future()
+        done.set_result(fn(*args))
+        return done
+
+
 def profile(photo: Photo) -> str:
     """Where one upload's CPU goes: the answer's work and the refinement, top functions by own time."""
+    from pjstore import ingest
     from pjstore.ingest import prepare, refined
     from pjstore.rendition import provisional
 
-    provisional.THREADS = 1  # cProfile sees only the calling thread
+    ingest.ThreadPoolExecutor = provisional.ThreadPoolExecutor = Serial  # type: ignore[misc]
     lines: list[str] = []
     prepared = _profiled("answer (prepare, provisional)", lambda: prepare(photo.data, provisional=True), lines)
     _profiled("refinement (refined: scan search, layout, offsets, recipe search)",
@@ -245,14 +269,14 @@ def profile(photo: Photo) -> str:
 
 
 def _profiled(label: str, work, lines: list[str]):
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)  # CPU, not wall: the machine is shared
     started = time.process_time()
     result = profiler.runcall(work)
     own = time.process_time() - started
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     lines.append(f"\n{label}: {own:.2f} CPU s in this process (jpegtran's not included), under the profiler\n")
-    lines.append("| own s | calls | function |\n|---|---|---|")
+    lines.append("| own CPU s | calls | function |\n|---|---|---|")
     rows = sorted(stats.stats.items(), key=lambda kv: -kv[1][2])[:12]  # type: ignore[attr-defined]
     for (path, line, name), (_, calls, tottime, _, _) in rows:
         lines.append(f"| {tottime:.2f} | {calls} | `{Path(path).name}:{line}({name})` |")
@@ -316,7 +340,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--refined-within", type=float, default=1500.0)
     parser.add_argument("--out", type=Path, default=REPO / "eval" / "results" / "bench_upload.md")
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="only the profile of one upload")
     args = parser.parse_args()
     photos = []
     for path in sorted(walk((args.corpus,)))[:args.limit]:
@@ -324,13 +348,16 @@ def main() -> None:
         frame = parse(data, header_only=True).frame
         photos.append(Photo(path.name, data, frame.width * frame.height / 1e6))
     started = time.process_time()
-    vips_cpu = sum(vips_copies(p) for p in photos)
-    jt_cpu = sum(jpegtran_progressive(p) for p in photos)
-    seq = sequential(photos, args.refined_within)
-    conc = concurrent(photos, args.concurrency)
-    text = report(photos, seq, conc, vips_cpu, jt_cpu, args.concurrency)
     if args.profile:
-        text += "\n" + profile(min(photos, key=lambda p: abs(p.megapixels - 12)))
+        photo = min(photos, key=lambda p: abs(p.megapixels - 12))
+        text = f"{photo.name}, {photo.megapixels:.1f} MP\n" + profile(photo)
+        args.out = args.out.with_name(args.out.stem + "-profile.md")
+    else:
+        vips_cpu = sum(vips_copies(p) for p in photos)
+        jt_cpu = sum(jpegtran_progressive(p) for p in photos)
+        seq = sequential(photos, args.refined_within)
+        conc = concurrent(photos, args.concurrency)
+        text = report(photos, seq, conc, vips_cpu, jt_cpu, args.concurrency)
     command = "python eval/bench_upload.py " + " ".join(sys.argv[1:])
     text = f"`{command}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n\n{text}\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from enum import Enum
 
-from pjstore.errors import NotFound, PjstoreError
+from pjstore.errors import NotFound, PjstoreError, StaleRecord
 from pjstore.ingest import IngestOptions, refined
 from pjstore.refine_queue import QueueEntry
 from pjstore.storage import Storage
@@ -81,6 +81,9 @@ def refine_next(store: Storage, options: IngestOptions, lease: float) -> Refinem
     try:
         blob = store.get_range(record.id, 0, record.stored_bytes, record.stored_sha256)
         better = refined(record, blob, options)
+    except StaleRecord:  # swapped since its record was read (a refiner whose lease had run out)
+        store.dequeue(record.id)
+        return done(Outcome.STALE)
     except PjstoreError as exc:
         log.error("refining %s failed, it stays provisional: %s: %s", record.id, type(exc).__name__, exc)
         store.dequeue(record.id)
