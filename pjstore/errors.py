@@ -57,6 +57,11 @@ class StorageError(PjstoreError):
     """The store cannot be opened, read or written (missing, read-only, full, unreachable)."""
 
 
+class StaleRecord(StorageError):
+    """A read asked for the stored file a record describes, and a refinement has replaced that file
+    since the record was read: read the record again."""
+
+
 class ConfigError(PjstoreError, ValueError):
     """A setting or option with a value pjstore cannot run with (a ValueError too, as dataclass
     validation has always raised)."""

@@ -5,11 +5,16 @@ of scans, and every recorded offset is a scan-complete prefix that meets its thr
 served contract, the rendition its recipe makes (rendered, then decoded) scores at least the
 threshold and has the recorded length; under the prefix contract, the decoded prefix does.
 The reference is the whole stored file: being lossless, it decodes to the source's pixels.
+
+The refinement queue is checked too: every provisional record has an entry that a refiner can still
+take (not given up after its attempts), and every entry names a provisional record (a stale one is
+left by an image deleted or searched around a crash). Repair queues the first afresh and drops the second.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, replace
 
 from pjstore import offset_map
@@ -19,6 +24,7 @@ from pjstore.ingest import as_uploaded
 from pjstore.migrate import chosen_alike, upgraded
 from pjstore.quality.contract import Reference, decode_prefix
 from pjstore.record import ImageRecord
+from pjstore.refine_queue import QueueEntry
 from pjstore.render.decode import EOI
 from pjstore.render.pipeline import make_rendition
 from pjstore.rendition.choose import grader
@@ -28,7 +34,7 @@ from pjstore.storage.lmdb_store import LmdbStorage
 @dataclass(frozen=True)
 class Problem:
     image_id: str
-    kind: str  # orphan-blob | missing-blob | corrupt | bad-offsets
+    kind: str  # orphan-blob | missing-blob | corrupt | bad-offsets | stale-queue-entry | unqueued
     detail: str
     repaired: bool = False
 
@@ -37,6 +43,7 @@ class Problem:
 class FsckReport:
     checked: int
     problems: tuple[Problem, ...]
+    queued: tuple[QueueEntry, ...] = ()  # provisional images waiting for their search, after any repair
 
     @property
     def clean(self) -> bool:
@@ -120,8 +127,9 @@ def fsck(store: LmdbStorage, repair: bool = False) -> FsckReport:
             store.remove_blob(image_id)
         problems.append(Problem(image_id, "orphan-blob", "blob without a record", repair))
     ids = store.list()
+    records = {}
     for image_id in ids:
-        record = store.info(image_id)
+        record = records[image_id] = store.info(image_id)
         try:
             blob = store.get_range(image_id, 0, record.stored_bytes)
         except NotFound:
@@ -136,4 +144,26 @@ def fsck(store: LmdbStorage, repair: bool = False) -> FsckReport:
         if repair and fixable:
             store.replace_record(remeasured(record, blob))
         problems.append(Problem(problem.image_id, problem.kind, problem.detail, repair and fixable))
-    return FsckReport(len(ids), tuple(problems))
+    problems += _queue_problems(store, records, repair)
+    return FsckReport(len(ids), tuple(problems), tuple(store.queued()))
+
+
+def _queue_problems(store: LmdbStorage, records: dict[str, ImageRecord], repair: bool) -> list[Problem]:
+    now = time.time()
+    entries = {e.image_id: e for e in store.queued()}
+    problems = []
+    for image_id in entries:
+        record = records.get(image_id)
+        if record is None or not record.provisional:
+            if repair:
+                store.dequeue(image_id)
+            why = "no such image" if record is None else "its image was already searched"
+            problems.append(Problem(image_id, "stale-queue-entry", f"queued refinement, but {why}", repair))
+    for image_id, record in records.items():
+        entry = entries.get(image_id)
+        if record.provisional and (entry is None or entry.given_up(now)):
+            if repair:
+                store.enqueue(image_id, now)
+            why = "has no queue entry" if entry is None else f"was given up after {entry.attempts} attempts"
+            problems.append(Problem(image_id, "unqueued", f"provisional record whose search {why}", repair))
+    return problems

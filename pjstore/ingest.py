@@ -9,7 +9,8 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 
 from threadpoolctl import threadpool_limits
 
@@ -24,6 +25,7 @@ from pjstore.record import AS_UPLOADED, CONTRACTS, ImageRecord
 from pjstore.render.colour import default_colour
 from pjstore.rendition.choose import DEFAULT_EGRESS, Look, served_offsets
 from pjstore.rendition.formats import MODERN
+from pjstore.rendition.provisional import Early, provisional_offsets
 from pjstore.scan_search import progressive
 from pjstore.scan_search.options import SearchOptions
 from pjstore.scan_search.plan import ScanPlan
@@ -114,39 +116,44 @@ class Prepared:
     blob: bytes
 
 
-def prepare(source: bytes, options: IngestOptions = IngestOptions(), jpegtran: Jpegtran | None = None) -> Prepared:
-    """Validate, plan, transcode and verify one upload. Raises a typed PjstoreError on bad input."""
+def prepare(source: bytes, options: IngestOptions = IngestOptions(), jpegtran: Jpegtran | None = None,
+            provisional: bool = False) -> Prepared:
+    """Validate, plan, transcode and verify one upload. Raises a typed PjstoreError on bad input.
+
+    `provisional` (the server's uploads, served contract): the default progression and a verified
+    provisional recipe per scale (pjstore.rendition.provisional), a small part of the work; the
+    record says so, and `refined` does the rest later."""
     if len(source) > options.max_bytes:
         raise TooLarge(f"{len(source)} bytes exceeds the upload limit of {options.max_bytes} bytes")
+    if provisional and options.contract != "served":
+        raise ValueError("provisional recipes are served-contract recipes")
     try:
-        return _transcoded(source, options, jpegtran)
+        return _transcoded(source, options, jpegtran, provisional)
     except (CorruptJpeg, TruncatedJpeg) as refusal:  # damaged entropy data or truncation
         if not options.accept_damaged:
             raise
         return as_uploaded(source, options, refusal)
 
 
-def _transcoded(source: bytes, options: IngestOptions, jpegtran: Jpegtran | None) -> Prepared:
+def _transcoded(source: bytes, options: IngestOptions, jpegtran: Jpegtran | None, provisional: bool) -> Prepared:
     structure = parse(source, options.max_pixels, max_scans=options.max_scans,
                       max_app_segments=options.max_app_segments)
     jt = jpegtran or Jpegtran.find()
     kept = metadata.extract(source, structure, options.max_icc_bytes)
     pixels = metadata.without_metadata(source, structure)  # what decoders and jpegtran need, no more
-    reference = Reference.from_source(pixels, options.target)
-    candidates = []
-    for name, planner in SCHEMES[options.scheme]:
-        plan = planner(pixels, structure, options.target, jt, options.search)
-        stored = transcode.smallest(pixels, plan, kept, jt, options.search.layout_sample_pixels)
-        if options.entropy != "huffman":  # laid out by Huffman sizes; cuts measured on the file stored
-            stored = transcode.recoded(stored.data, options.entropy, jt)
-        offsets = offset_map.measure(stored.data, stored.scan_ends, reference, plan.hints)
-        cost = (sum(e.offset for e in offsets.entries[:-1]), len(stored.data))
-        candidates.append((cost, name, len(stored.scan_ends), offsets, stored.data))
-        if not plan.try_default:
-            break  # the search says the default progression cannot read less (ScanPlan.try_default)
-    _, name, scans, offsets, blob = min(candidates, key=lambda c: c[0])
-    if options.contract == "served":
-        offsets = served(blob, offsets, options.target, kept, structure.color_space == "GRAY", options)[options.egress]
+    if provisional:
+        grey = structure.color_space == "GRAY"
+        look = Look(kept.orientation, default_colour(kept.icc_profile, options.keep_profile), grey)
+        script = progressive.plan(structure.frame.sampling, structure.color_space).script
+        with ThreadPoolExecutor(1) as tool:  # jpegtran is another process: the reference is made meanwhile
+            transcoding = tool.submit(lambda: _entropy_coded(transcode.to_progressive(pixels, script, kept, jt),
+                                                             options.entropy, jt))
+            early = Early.of(pixels, options.target, look.colour)
+            stored = transcoding.result()
+        offsets = provisional_offsets(stored.data, options.target, look, early)
+        name, scans, blob = "progressive", len(stored.scan_ends), stored.data
+    else:
+        name, scans, offsets, blob = _searched(pixels, structure, kept, options, jt)
     frame = structure.frame
     record = ImageRecord(
         id=ids.image_id(source), width=frame.width, height=frame.height,
@@ -155,9 +162,50 @@ def _transcoded(source: bytes, options: IngestOptions, jpegtran: Jpegtran | None
         thresholds=options.target.thresholds, offsets=offsets, stored_sha256=hashlib.sha256(blob).hexdigest(),
         warnings=tuple(w.line() for w in kept.warnings),
         contract=options.contract, entropy=options.entropy,
-        egress=options.egress if options.contract == "served" else None,
+        egress=options.egress if options.contract == "served" else None, provisional=provisional,
     )
     return Prepared(record, blob)
+
+
+def refined(record: ImageRecord, blob: bytes, options: IngestOptions = IngestOptions(),
+            jpegtran: Jpegtran | None = None) -> Prepared:
+    """A provisional `record` and its stored file `blob` after the whole search `prepare` does inline:
+    the file re-laid out by `options`' scheme and each scale's recipe searched (for the record's
+    quality target and entropy coding). The stored file holds the source's coefficients and the
+    metadata kept from it, so the result is what `prepare` makes of the source."""
+    jt = jpegtran or Jpegtran.find()
+    structure = parse(blob)
+    kept = metadata.extract(blob, structure)
+    alike = replace(options, target=record.target, entropy=record.entropy, contract="served")
+    name, scans, offsets, new = _searched(metadata.without_metadata(blob, structure), structure, kept, alike, jt)
+    return Prepared(replace(record, stored_bytes=len(new), scheme=name, scans=scans, offsets=offsets,
+                            stored_sha256=hashlib.sha256(new).hexdigest(), egress=alike.egress,
+                            provisional=False), new)
+
+
+def _entropy_coded(stored: transcode.Transcoded, entropy: str, jt: Jpegtran) -> transcode.Transcoded:
+    # Laid out by Huffman sizes; cuts are measured on the file stored.
+    return stored if entropy == "huffman" else transcode.recoded(stored.data, entropy, jt)
+
+
+def _searched(pixels: bytes, structure: JpegStructure, kept: metadata.KeptMetadata, options: IngestOptions,
+              jt: Jpegtran) -> tuple[str, int, OffsetMap, bytes]:
+    """The scheme's stored file and its rows: (scheme, scans, offsets, stored file)."""
+    reference = Reference.from_source(pixels, options.target)
+    candidates = []
+    for name, planner in SCHEMES[options.scheme]:
+        plan = planner(pixels, structure, options.target, jt, options.search)
+        stored = _entropy_coded(transcode.smallest(pixels, plan, kept, jt, options.search.layout_sample_pixels),
+                                options.entropy, jt)
+        offsets = offset_map.measure(stored.data, stored.scan_ends, reference, plan.hints)
+        cost = (sum(e.offset for e in offsets.entries[:-1]), len(stored.data))
+        candidates.append((cost, name, len(stored.scan_ends), offsets, stored.data))
+        if not plan.try_default:
+            break  # the search says the default progression cannot read less (ScanPlan.try_default)
+    _, name, scans, offsets, blob = min(candidates, key=lambda c: c[0])
+    if options.contract == "served":
+        offsets = served(blob, offsets, options.target, kept, structure.color_space == "GRAY", options)[options.egress]
+    return name, scans, offsets, blob
 
 
 def as_uploaded(source: bytes, options: IngestOptions, refusal: CorruptJpeg | TruncatedJpeg) -> Prepared:
@@ -216,13 +264,14 @@ def _served_rows(blob: bytes, scan_ends: tuple[int, ...], starts: dict[float, in
 
 
 def ingest(store: Storage, source: bytes, options: IngestOptions = IngestOptions(),
-           jpegtran: Jpegtran | None = None) -> tuple[ImageRecord, bool]:
-    """Store `source` unless its id is already present. Returns (record, created)."""
+           jpegtran: Jpegtran | None = None, provisional: bool = False) -> tuple[ImageRecord, bool]:
+    """Store `source` unless its id is already present. Returns (record, created). A `provisional`
+    record's refinement is queued in the store by the same write (Storage.put)."""
     image_id = ids.image_id(source)
     existing = stored_record(store, image_id)
     if existing is not None:
         return existing, False
-    prepared = prepare(source, options, jpegtran)
+    prepared = prepare(source, options, jpegtran, provisional)
     created = store.put(prepared.record, prepared.blob)
     return (prepared.record if created else store.info(image_id)), created
 

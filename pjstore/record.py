@@ -7,7 +7,9 @@ prefix contract, served with the legacy recipe (quality 85); its records keep be
 Version 3 added `entropy` (version 2 files are Huffman-coded) and `egress` (unknown before);
 version 4, recipes with a restoration filter (`restore`; none before), so a pjstore that would
 serve them without it refuses them instead, and `recipe_search`, the generation of the search that
-chose them (1 before), so `pjstore migrate` re-chooses older ones.
+chose them (1 before), so `pjstore migrate` re-chooses older ones; version 5, `provisional` (none
+before): an upload stored with provisional recipes (pjstore.rendition.provisional) whose search is
+queued (pjstore.refine), so a pjstore that would take it for a searched record refuses it instead.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pjstore.offset_map import OffsetMap
 from pjstore.quality.contract import QualityTarget
 from pjstore.rendition.recipe import LEGACY, SEARCH_GENERATION
 
-VERSION = 4
+VERSION = 5
 AS_UPLOADED = "as-uploaded"  # the scheme of a damaged image, stored without transcoding
 CONTRACTS = ("served", "prefix")
 _ID = re.compile(r"[0-9a-f]{64}")
@@ -54,6 +56,9 @@ class ImageRecord:
     egress: float | None = None
     # The recipe search generation that chose the served rows (rendition.recipe.SEARCH_GENERATION).
     recipe_search: int = SEARCH_GENERATION
+    # Served with provisional recipes (every scale the whole file, at a high quality, verified) until
+    # the queued search replaces file and record (pjstore.refine).
+    provisional: bool = False
 
     def __post_init__(self) -> None:
         def bad(why: str) -> ValueError:
@@ -89,8 +94,10 @@ class ImageRecord:
         if not (isinstance(self.recipe_search, int) and not isinstance(self.recipe_search, bool)
                 and 1 <= self.recipe_search <= SEARCH_GENERATION):
             raise bad(f"recipe_search {self.recipe_search!r} is not a generation in 1..{SEARCH_GENERATION}")
-        if not isinstance(self.damaged, bool):
-            raise bad("damaged must be true or false")
+        if not isinstance(self.damaged, bool) or not isinstance(self.provisional, bool):
+            raise bad("damaged and provisional must be true or false")
+        if self.provisional and (self.damaged or self.contract != "served"):
+            raise bad("a provisional record is an undamaged upload under the served contract")
         if self.damaged and (self.stored_bytes != self.source_bytes or self.scheme != AS_UPLOADED
                              or any(e.offset != self.stored_bytes for e in self.offsets.entries)):
             raise bad(f"a damaged image is stored {AS_UPLOADED!r}, every scale reading the whole file")
@@ -122,6 +129,7 @@ class ImageRecord:
             "entropy": self.entropy,
             "egress": self.egress,
             "recipe_search": self.recipe_search,
+            "provisional": self.provisional,
         }
 
     def dumps(self) -> bytes:
@@ -149,7 +157,10 @@ class ImageRecord:
         """Whether the record has recipes chosen for the served contract by the newest recipe search
         (a damaged image's read the whole file either way) and a setting for each of `formats` at
         every scale: nothing to migrate. Rows gained `formats` without a version change: a reader by
-        keyword that predates them serves JPEG and ignores the key."""
+        keyword that predates them serves JPEG and ignores the key. A provisional record is left to
+        its queued search, which chooses with the server's options."""
+        if self.provisional:
+            return True
         newest = self.damaged or self.recipe_search == SEARCH_GENERATION
         return self.contract == "served" and newest and all(e.format(f) for e in self.offsets.entries for f in formats)
 
@@ -161,7 +172,7 @@ def _stored(r: ImageRecord) -> dict:
         "scheme": r.scheme, "scans": r.scans, "contract": r.contract, "metric": r.offsets.metric,
         "thresholds": list(r.thresholds), "scales": r.offsets.to_json(), "stored_sha256": r.stored_sha256,
         "warnings": list(r.warnings), "damaged": r.damaged, "entropy": r.entropy,
-        "egress": r.egress, "recipe_search": r.recipe_search,
+        "egress": r.egress, "recipe_search": r.recipe_search, "provisional": r.provisional,
     }
 
 
@@ -170,11 +181,16 @@ def _common(d: dict) -> dict:
                               "stored_bytes", "scheme", "scans", "stored_sha256")}
 
 
-def _v4(d: dict) -> ImageRecord:
+def _v5(d: dict) -> ImageRecord:
     return ImageRecord(**_common(d), thresholds=tuple(d["thresholds"]),
                        offsets=OffsetMap.from_json(d["metric"], d["scales"]), contract=d["contract"],
                        warnings=tuple(d["warnings"]), damaged=d["damaged"], entropy=d["entropy"],
-                       egress=d["egress"], recipe_search=d["recipe_search"])
+                       egress=d["egress"], recipe_search=d["recipe_search"], provisional=d["provisional"])
+
+
+def _v4(d: dict) -> ImageRecord:
+    """Before provisional records: every record searched."""
+    return _v5({**d, "provisional": False})
 
 
 def _v3(d: dict) -> ImageRecord:
@@ -194,4 +210,4 @@ def _v1(d: dict) -> ImageRecord:
                        offsets=OffsetMap.from_json(d["metric"], rows), contract="prefix", recipe_search=1)
 
 
-_READERS = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
+_READERS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5}

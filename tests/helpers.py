@@ -101,9 +101,9 @@ class CountingStore:
     def __init__(self, inner):
         self.inner, self.ranges = inner, []
 
-    def get_range(self, image_id, start, stop):
+    def get_range(self, image_id, start, stop, stored_sha256=None):
         self.ranges.append((start, stop))
-        return self.inner.get_range(image_id, start, stop)
+        return self.inner.get_range(image_id, start, stop, stored_sha256)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -198,6 +198,22 @@ def assert_served_meets_contract(source: bytes, stored: bytes, record, target, e
     assert record.offsets.entries[-1].scale == 1.0
 
 
+def assert_provisional_meets_its_promise(source: bytes, stored: bytes, record) -> None:
+    """Every row of a provisional record serves, from the whole stored file, a rendition meeting its
+    threshold by the independent oracle, of the recorded length and score."""
+    from pjstore.render.pipeline import make_rendition
+
+    assert record.provisional and record.contract == "served"
+    thresholds = (*record.thresholds, record.thresholds[-1])
+    for entry, threshold in zip(record.offsets.entries, thresholds, strict=True):
+        assert entry.offset == len(stored), "a provisional row reads the whole file"
+        data, _ = make_rendition(stored, entry.recipe, (entry.width, entry.height), record.orientation)
+        got = served_psnr(source, data, entry.scale)
+        assert got >= threshold
+        assert got == pytest.approx(entry.score, abs=1e-3)
+        assert len(data) == entry.served_bytes
+
+
 def assert_meets_its_contract(source: bytes, stored: bytes, record, target) -> None:
     """The record's promise, checked as it was made: what is served, or the decoded prefix."""
     if record.contract == "served":
@@ -272,12 +288,15 @@ JPEG = {"Content-Type": "image/jpeg"}
 
 
 def make_client(tmp_path, **settings):
+    """A TestClient of the app over a store in `tmp_path`. Uploads are searched inside the request
+    (refine_workers=0) unless a test asks otherwise, so what an upload answers is what stays stored;
+    the provisional path has tests of its own (test_refine.py)."""
     from fastapi.testclient import TestClient
 
     from pjstore.server.app import create_app
     from pjstore.server.settings import ServerSettings
 
-    return TestClient(create_app(ServerSettings(store=str(tmp_path / "store"), **settings)),
+    return TestClient(create_app(ServerSettings(store=str(tmp_path / "store"), **{"refine_workers": 0, **settings})),
                       raise_server_exceptions=False)
 
 

@@ -173,7 +173,9 @@ def test_version_3_records_load_without_restoration_and_newer_ones_are_refused(c
     from pjstore.record import ImageRecord
 
     doc = json.loads(cat_record.dumps())
-    assert doc["v"] == 4 and any(row["recipe"]["restore"] for row in doc["scales"])
+    from pjstore.record import VERSION
+
+    assert doc["v"] == VERSION and any(row["recipe"]["restore"] for row in doc["scales"])
     for row in doc["scales"]:
         del row["recipe"]["restore"]
     del doc["recipe_search"]
@@ -182,7 +184,7 @@ def test_version_3_records_load_without_restoration_and_newer_ones_are_refused(c
     assert old.recipe_search == 1 and not old.current(), "chosen by the first search: migrate re-chooses it"
     assert [e.offset for e in old.offsets.entries] == [e.offset for e in cat_record.offsets.entries]
     with pytest.raises(CorruptRecord, match="newer pjstore"):
-        ImageRecord.loads(json.dumps({**doc, "v": 5}).encode())
+        ImageRecord.loads(json.dumps({**doc, "v": VERSION + 1}).encode())
 
 
 def test_renditions_above_the_pixel_cap_are_not_restored(cat, monkeypatch):

@@ -151,7 +151,7 @@ def test_record_validates_itself(served_store):
     _, records = served_store
     record = records["420_q75"]
     assert ImageRecord.loads(record.dumps()) == record
-    assert json.loads(record.dumps())["v"] == 4 and "v" not in record.to_json()
+    assert json.loads(record.dumps())["v"] == 5 and "v" not in record.to_json()
     from dataclasses import replace
 
     for bad in ({"orientation": 9}, {"width": 0}, {"contract": "neither"}, {"id": "xyz"},

@@ -163,9 +163,46 @@ def test_uploads_beyond_the_queue_get_503_and_store_nothing(slow_ingest, kinds):
     assert stored_ids(c) == []
 
 
-def test_a_slow_ingest_answers_504(slow_ingest, kinds):
-    c, _ = slow_ingest
-    assert_error(upload(c, kinds["420_q75"]), 504, "Timeout")
+@pytest.fixture
+def held_ingest(tmp_path, monkeypatch):
+    """A client (request time limit 0.3 s, one upload waiting) whose uploads' ingests start, then wait
+    for `released` before doing the real work, in a thread it can see (into the app's own store:
+    LMDB opens a store once per process)."""
+    with make_client(tmp_path, prepare_workers=1, upload_queue=1, request_timeout=0.3) as c:
+        monkeypatch.setattr(c.app.state.pjstore.uploads, "_pool", ThreadPoolExecutor(1))
+        held = Blocked()
+
+        def ingest_when_released(location, source, options, provisional):
+            held()
+            return ingest(c.app.state.pjstore.store, source, options, provisional=provisional)
+
+        monkeypatch.setattr(ingest_pool, "_ingest_at", ingest_when_released)
+        yield c, held
+        held.released.set()
+
+
+def test_a_started_upload_is_answered_with_its_record_however_long_it_takes(held_ingest, kinds):
+    """Never 504 once the work has started: the client would take a stored upload for a lost one."""
+    c, held = held_ingest
+    first, answer = in_thread(lambda: upload(c, kinds["420_q75"]))
+    assert held.started.wait(30)
+    first.join(1.0)  # three request time limits
+    assert first.is_alive(), "still waiting for its record"
+    held.released.set()
+    first.join()
+    assert answer[0].status_code == 201 and stored_ids(c) == [answer[0].json()["id"]]
+
+
+def test_an_upload_not_started_within_the_time_limit_gets_503_and_stores_nothing(held_ingest, kinds):
+    c, held = held_ingest
+    first, answer = in_thread(lambda: upload(c, kinds["420_q75"]))
+    assert held.started.wait(30)
+    waiting = upload(c, kinds["gray"])  # queued behind the first, which holds the one worker
+    assert_error(waiting, 503, "Overloaded")
+    assert waiting.headers["retry-after"] == "1"
+    held.released.set()
+    first.join()
+    assert stored_ids(c) == [answer[0].json()["id"]], "the refused upload was not stored"
 
 
 # --- signed URLs ---------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ migrate, which brings records of older versions up to the served contract in pla
 from __future__ import annotations
 
 import sys
+import time
 
 import click
 
@@ -11,10 +12,12 @@ from pjstore.cli.group import reading, served_options, writing
 
 
 @click.command()
-@click.option("--repair", is_flag=True, help="Remove orphan data and re-measure bad offsets.")
+@click.option("--repair", is_flag=True, help="Remove orphan data, re-measure bad offsets, drop stale refinement "
+                                            "queue entries and queue provisional images without one.")
 @click.pass_context
 def fsck(ctx, repair) -> None:
-    """Verify every stored image (size, hash, scans, offsets by real decode) and find orphans."""
+    """Verify every stored image (size, hash, scans, offsets by real decode), find orphans, and report
+    the refinement queue (uploads served with provisional recipes until their search has run)."""
     from pjstore.fsck import fsck as run_fsck
     from pjstore.storage import LmdbStorage
 
@@ -24,7 +27,13 @@ def fsck(ctx, repair) -> None:
         report = run_fsck(store, repair)
     for p in report.problems:
         click.echo(f"{p.kind:12} {p.image_id}  {p.detail}{'  [repaired]' if p.repaired else ''}")
-    click.echo(f"{report.checked} images checked, {len(report.problems)} problems", err=True)
+    now = time.time()
+    for entry in report.queued:
+        held = f"leased for {entry.lease_until - now:.0f} s more" if entry.lease_until > now else "waiting"
+        click.echo(f"{'queued':12} {entry.image_id}  {held}, {now - entry.enqueued:.0f} s in the queue, "
+                   f"{entry.attempts} attempts")
+    click.echo(f"{report.checked} images checked, {len(report.problems)} problems, "
+               f"{len(report.queued)} queued for refinement", err=True)
     if not report.clean:
         sys.exit(1)
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pjstore.encoder import metadata
 from pjstore.encoder.structure import parse
 from pjstore.encoder.transcode import recoded
+from pjstore.read_path.prefix import read_range
 from pjstore.record import ImageRecord
 from pjstore.storage import Storage
 from tools.jpegtran_wrapper import Jpegtran
@@ -34,8 +35,8 @@ class HandedOut:
 def handed_out(store: Storage, record: ImageRecord, jpegtran: Jpegtran | None = None) -> HandedOut:
     """What `/original` and `export` send for `record` (read lazily where it is the stored file)."""
     if record.entropy == "huffman" and not record.damaged:
-        return HandedOut(record.stored_bytes, lambda a, b: store.get_range(record.id, a, b), lambda a, b: b - a)
-    stored = store.get_range(record.id, 0, record.stored_bytes)
+        return HandedOut(record.stored_bytes, lambda a, b: read_range(store, record, a, b), lambda a, b: b - a)
+    stored = read_range(store, record, 0, record.stored_bytes)
     data = private_stripped(stored) if record.damaged else recoded(stored, "huffman", jpegtran or Jpegtran.find()).data
     return HandedOut(len(data), lambda a, b: data[a:b], lambda a, b: record.stored_bytes)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pjstore import ids
+from pjstore.errors import StaleRecord
 from pjstore.read_path import select
 from pjstore.read_path.prefix import read_prefix
 from pjstore.record import ImageRecord
@@ -36,13 +37,19 @@ class Rendition:
 def render(store: Storage, image_id: str, *, scale: float | None = None, width: int | None = None,
            height: int | None = None, format: str = "jpeg") -> Rendition:
     """Serve `image_id` at a stored `scale`, or at an upright `width` or `height`, as `format`."""
-    record = store.info(ids.validate(image_id))
-    chosen = select.by_scale(record, scale) if scale is not None else select.by_size(record, width, height)
-    return render_selection(store, record, select.in_format(record, chosen, format))
+    for again in (False, True):
+        record = store.info(ids.validate(image_id))
+        chosen = select.by_scale(record, scale) if scale is not None else select.by_size(record, width, height)
+        try:
+            return render_selection(store, record, select.in_format(record, chosen, format))
+        except StaleRecord:  # refined between the two reads: the new record describes the new file
+            if again:
+                raise
+    raise AssertionError("unreachable")
 
 
 def render_selection(store: Storage, record: ImageRecord, chosen: select.Selection) -> Rendition:
     """Serve a selection already made from `record` (the server has both before it renders)."""
-    prefix = read_prefix(store, record.id, chosen.entry.offset, record.stored_bytes)
+    prefix = read_prefix(store, record, chosen.entry.offset)
     data, (w, h) = make_rendition(prefix, chosen.recipe, chosen.size, record.orientation, chosen.encoding)
     return Rendition(data, w, h, chosen.entry.offset, chosen.entry.scale, chosen.recipe, chosen.encoding)

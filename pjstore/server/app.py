@@ -14,6 +14,7 @@ from pjstore.server import errors, page, routes_images, routes_ops
 from pjstore.server.backpressure import Admission
 from pjstore.server.ingest_pool import IngestPool
 from pjstore.server.metrics import Metrics, MetricsMiddleware
+from pjstore.server.refiner import Refiners
 from pjstore.server.settings import ServerSettings
 from pjstore.server.state import ServerState
 from pjstore.storage import open_storage
@@ -30,13 +31,16 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = open_storage(settings.store)
-        uploads = IngestPool(settings.store, settings.prepare_workers, settings.upload_queue)
+        uploads = IngestPool(settings.store, settings.prepare_workers, settings.upload_queue,
+                             provisional=settings.refine_workers > 0)
+        refiners = Refiners(settings.store, settings.refine_workers, settings.ingest_options, settings.refine_lease)
         render_pool = ThreadPoolExecutor(settings.render_threads, thread_name_prefix="pjstore-render")
         renders = Admission(settings.render_threads, settings.render_queue, "image renders")
         app.state.pjstore = ServerState(settings, store, uploads, metrics, render_pool, renders, settings.signer)
         try:
             yield
         finally:
+            refiners.close()
             uploads.close()
             render_pool.shutdown(wait=True, cancel_futures=True)
             store.close()

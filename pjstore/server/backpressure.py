@@ -19,6 +19,15 @@ from pjstore.server.errors import ApiError
 
 T = TypeVar("T")
 RETRY_AFTER_SECONDS = 1
+# A full refinement queue drains at one search at a time per refiner, some 30 s for a 12 MP photo.
+QUEUE_RETRY_AFTER_SECONDS = 30
+
+
+def queue_full(depth: int, capacity: int) -> None:
+    """503 while the store's refinement queue holds `capacity` images (checked before an upload's body is read)."""
+    if depth >= capacity:
+        raise ApiError(503, "Overloaded", f"{depth} uploads wait for their recipe search; retry later",
+                       {"Retry-After": str(QUEUE_RETRY_AFTER_SECONDS)})
 
 
 class Admission:

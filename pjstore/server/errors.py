@@ -28,6 +28,7 @@ STATUS: tuple[tuple[type[pj.PjstoreError], int], ...] = (
     (pj.InvalidInput, 422),  # truncated, corrupt, unsupported kinds of JPEG
     (pj.NotFound, 404),
     (pj.InvalidRequest, 400),
+    (pj.StaleRecord, 503),  # refined twice while one request read it: a retry reads the new one
 )
 
 

@@ -1,4 +1,5 @@
-"""Uploads run `ingest.ingest` in a pool of processes, off the event loop.
+"""Uploads run `ingest.ingest` in a pool of processes, off the event loop (provisional recipes,
+their search queued, unless the server refines nothing in the background: pjstore.server.refiner).
 
 Ingesting is seconds of decoding and transcoding; in separate processes it neither blocks the
 event loop nor competes for the GIL with the threads serving reads. Each pool process opens the
@@ -7,8 +8,8 @@ adds no second copy of the write path and the stored file never travels back bet
 A pool with a dead process (killed while idle, or a decoder crash on a hostile file) is
 replaced, and the upload runs once more on the fresh pool (ingest is idempotent: the id is the
 hash of the bytes); only if that process dies too does the upload fail with a 500, nothing stored.
-At most `upload_queue` uploads wait for a pool process (beyond that: 503), and a client waits at
-most the request time limit.
+At most `upload_queue` uploads wait for a pool process (beyond that: 503); one still waiting after
+the request time limit is refused with 503 too, while one started is answered when done.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from pjstore.errors import PjstoreError
 from pjstore.ingest import IngestOptions, ingest
 from pjstore.parent_watch import exit_with_parent
 from pjstore.record import ImageRecord
-from pjstore.server.backpressure import Admission
-from pjstore.server.timeouts import result_within
+from pjstore.server.backpressure import RETRY_AFTER_SECONDS, Admission
+from pjstore.server.timeouts import started_within
 from pjstore.storage import Storage, open_storage
 
 _stores: dict[str, Storage] = {}  # per pool process: the store, opened once
@@ -34,16 +35,25 @@ class IngestFailed(PjstoreError):
     """The process ingesting an upload died; nothing was stored."""
 
 
-def _ingest_at(location: str, source: bytes, options: IngestOptions) -> tuple[ImageRecord, bool]:
-    """`ingest` into the store at `location`, run inside a pool process."""
+def _opened(location: str) -> Storage:
+    """The store at `location`, opened once per pool process."""
     if location not in _stores:
         _stores[location] = open_storage(location)
-    return ingest(_stores[location], source, options)
+    return _stores[location]
+
+
+def _warm(location: str) -> None:
+    _opened(location)
+
+
+def _ingest_at(location: str, source: bytes, options: IngestOptions, provisional: bool) -> tuple[ImageRecord, bool]:
+    """`ingest` into the store at `location`, run inside a pool process."""
+    return ingest(_opened(location), source, options, provisional=provisional)
 
 
 class IngestPool:
-    def __init__(self, location: str, workers: int, waiting: int) -> None:
-        self._location, self._workers = location, workers
+    def __init__(self, location: str, workers: int, waiting: int, provisional: bool) -> None:
+        self._location, self._workers, self._provisional = location, workers, provisional
         self.admission = Admission(workers, waiting, "uploads")
         self._pool = self._new_pool()
 
@@ -51,18 +61,23 @@ class IngestPool:
         # spawn, not fork: the server process has threads and an open LMDB environment, which a
         # forked child must not inherit. The parent watch: a server worker killed outright must
         # not leave its pool processes behind.
-        return ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
+        pool = ProcessPoolExecutor(self._workers, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=exit_with_parent, initargs=(os.getpid(),))
+        # Started now, not at the first upload: a spawned process takes seconds to import the write path.
+        for _ in range(self._workers):
+            pool.submit(_warm, self._location)
+        return pool
 
     async def ingest(self, source: bytes, options: IngestOptions, timeout: float) -> tuple[ImageRecord, bool]:
         """`ingest(store, source, options)` in a pool process; raises its typed errors, 503 when
-        too many uploads wait, 504 after `timeout` seconds."""
+        too many uploads wait or this one has not started after `timeout` seconds."""
         deadline = time.monotonic() + timeout
         for _ in range(2):  # a second pool only if the first was broken
             pool = self._pool
             try:
-                job = self.admission.submit(pool, _ingest_at, self._location, source, options)
-                return await result_within(job, max(0.0, deadline - time.monotonic()), "ingesting this upload")
+                job = self.admission.submit(pool, _ingest_at, self._location, source, options, self._provisional)
+                return await started_within(job, max(0.0, deadline - time.monotonic()), "ingesting this upload",
+                                            RETRY_AFTER_SECONDS)
             except BrokenProcessPool:
                 self._replace(pool)
         raise IngestFailed("the process ingesting this upload died; nothing was stored")

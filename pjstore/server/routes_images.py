@@ -18,13 +18,14 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from pjstore import ids
-from pjstore.errors import InvalidRequest, NotFound, PjstoreError
+from pjstore.errors import InvalidRequest, NotFound, PjstoreError, StaleRecord
 from pjstore.read_path import select
 from pjstore.read_path.original import handed_out
 from pjstore.read_path.serve import render_selection
 from pjstore.record import ImageRecord
 from pjstore.rendition.formats import FORMATS, MEDIA_TYPES, parse_format
 from pjstore.server.auth import require_key, require_signature
+from pjstore.server.backpressure import queue_full
 from pjstore.server.caching import CACHE_CONTROL, etag, not_modified
 from pjstore.server.errors import ApiError
 from pjstore.server.limits import FILE_FIELD, read_upload
@@ -94,6 +95,8 @@ async def upload(request: Request, s: State) -> JSONResponse:
     timeout = s.settings.request_timeout
     try:
         s.uploads.admission.check()  # refuse before reading a body that could not be ingested soon
+        if s.settings.refine_workers:
+            queue_full(s.store.queue_depth(s.settings.refine_queue), s.settings.refine_queue)
         source = await received_within(read_upload(request, s.settings.max_upload_bytes), timeout)
         record, created = await s.uploads.ingest(source, s.ingest_options, timeout)
         outcome = "created" if created else "existing"
@@ -145,7 +148,10 @@ async def get_image(s: State, request: Request, image_id: str,
         return Response(status_code=304, headers=headers)
     make = partial(render_selection, s.store, record, chosen)
     job = s.renders.submit(s.render_pool, make)
-    r = await result_within(job, s.settings.request_timeout, "rendering this image")
+    try:
+        r = await result_within(job, s.settings.request_timeout, "rendering this image")
+    except StaleRecord:  # refined since the record was read (once: a refined record is never swapped)
+        return await get_image(s, request, image_id, scale, w, h, format)
     s.metrics.served(r.bytes_read, record.stored_bytes)
     return Response(r.data, media_type=MEDIA_TYPES[r.format], headers={**headers, BYTES_READ: str(r.bytes_read)})
 
@@ -161,12 +167,18 @@ def info(image_id: str, s: State) -> dict:
                     "just a prefix")
 async def original(request: Request, image_id: str, s: State) -> Response:
     record = s.store.info(ids.validate(image_id))
-    headers = {"ETag": etag(record.id, "original"), "Cache-Control": CACHE_CONTROL, "Accept-Ranges": "bytes"}
+    # The file's hash too: a provisional upload's file is replaced by its refinement, and a range of
+    # one must never be taken for a range of the other.
+    headers = {"ETag": etag(record.id, "original", record.stored_sha256), "Cache-Control": CACHE_CONTROL,
+               "Accept-Ranges": "bytes"}
     if not_modified(request.headers.get("if-none-match"), headers["ETag"]):
         return Response(status_code=304, headers=headers)
     # In the render pool, under its bounds: an arithmetic-coded store's original is a transcode.
     job = s.renders.submit(s.render_pool, _original_range, s.store, record, request.headers.get("range"))
-    data, span, length, read = await result_within(job, s.settings.request_timeout, "preparing the original")
+    try:
+        data, span, length, read = await result_within(job, s.settings.request_timeout, "preparing the original")
+    except StaleRecord:
+        return await original(request, image_id, s)
     s.metrics.served(read, record.stored_bytes)
     headers[BYTES_READ] = str(read)
     if span is None:

@@ -135,11 +135,22 @@ SETTINGS: tuple[Setting, ...] = (
             "/original then sends a Huffman-coded copy made on each request (browsers decode no other)."),
     Setting("prepare_workers", "PJSTORE_PREPARE_WORKERS", INT, 1,
             "Processes per server worker re-encoding uploads."),
+    Setting("refine_workers", "PJSTORE_REFINE_WORKERS", INT, 1,
+            "Background processes per server worker (at low priority) running uploads' recipe searches from "
+            "the store's queue; an upload is answered once stored with verified provisional recipes. "
+            "0: the whole search runs inside the upload's request."),
+    Setting("refine_queue", "PJSTORE_REFINE_QUEUE", INT, 64,
+            "503 + Retry-After for uploads (before the body is read) while this many images in the store "
+            "wait for their search (a 12 MP photo's takes some 30 s of CPU)."),
+    Setting("refine_lease", "PJSTORE_REFINE_LEASE", SECONDS, 60.0,
+            "A refiner holds a queued image so long, renewing it while it works; a killed one's image is "
+            "taken over once it runs out."),
     Setting("render_threads", "PJSTORE_RENDER_THREADS", INT, 4,
             "Images rendered at once per server worker; it bounds memory (a 100 MP original holds about "
             "0.5 GB), and later requests wait their turn in order.", "WORKERS"),
     Setting("request_timeout", "PJSTORE_REQUEST_TIMEOUT", SECONDS, 30.0,
-            "504 for a render or an upload's ingest taking longer; 408 for an upload body.", "TIMEOUT"),
+            "504 for a render taking longer; 408 for an upload body; an upload still waiting for a prepare "
+            "worker then is refused with 503 + Retry-After (one being prepared is always answered).", "TIMEOUT"),
     Setting("render_queue", "PJSTORE_RENDER_QUEUE", INT, 64,
             "503 + Retry-After: 1 once render-threads renders run and this many wait (per worker).",
             "REQUESTS_QUEUE_SIZE"),
@@ -176,8 +187,11 @@ class ServerSettings:
     formats: tuple[str, ...] = _field("formats")  # uploads: modern formats besides JPEG
     entropy: str = _field("entropy")  # uploads: the stored files' entropy coding
     prepare_workers: int = _field("prepare_workers")  # processes per server worker doing uploads' work
+    refine_workers: int = _field("refine_workers")  # background search processes per server worker; 0: inline
+    refine_queue: int = _field("refine_queue")  # queued searches in the store before uploads get 503
+    refine_lease: float = _field("refine_lease")  # seconds a refiner holds a queued image between renewals
     render_threads: int = _field("render_threads")  # renders at once per server worker; FIFO beyond
-    request_timeout: float = _field("request_timeout")  # seconds a client waits for a render or an ingest
+    request_timeout: float = _field("request_timeout")  # seconds a client waits for a render or an ingest's start
     render_queue: int = _field("render_queue")  # renders waiting per worker beyond the running ones
     upload_queue: int = _field("upload_queue")  # uploads waiting per worker beyond the ingesting ones
     url_key: str | None = _field("url_key")  # set: image URLs need a `sig` made with it
@@ -191,8 +205,10 @@ class ServerSettings:
                self.prepare_workers, self.render_threads) < 1 or self.max_icc_bytes < 0 or \
                 (self.max_result_dimension is not None and self.max_result_dimension < 1):
             raise SettingsError("limits and worker counts must be positive")
-        if min(self.render_queue, self.upload_queue) < 0 or not self.request_timeout > 0:
-            raise SettingsError("queue sizes cannot be negative and the request timeout must be positive")
+        if min(self.render_queue, self.upload_queue, self.refine_workers) < 0 or self.refine_queue < 1 \
+                or not min(self.request_timeout, self.refine_lease) > 0:
+            raise SettingsError("queue sizes and refine workers cannot be negative, the refine queue holds at "
+                                "least one, and the request timeout and refine lease must be positive")
         if not self.egress >= 1:
             raise SettingsError(f"egress must be at least 1 (the floor itself), not {self.egress}")
         if self.entropy not in ENTROPIES:

@@ -1,9 +1,11 @@
-"""The request time limit: a client waits at most so long for a render or an upload's ingest.
+"""The request time limit: a client waits at most so long for a render, or for its upload's work to start.
 
 Threads cannot be killed and a pool process is not stopped mid-write, so the limit bounds the
-answer, not the work: a job still queued is cancelled, a running one finishes in the background
-(an upload may then still be stored; sending it again answers 200 with its record). Such work
-stays counted by its Admission, so the thread and process caps still bound it.
+answer, not the work: a render still queued is cancelled, a running one finishes in the background
+and stays counted by its Admission, so the thread caps still bound it. An upload is accepted when
+its work starts: one still waiting then is cancelled and refused with 503 + Retry-After (nothing of
+it was done), and one started is always answered with its record or its refusal, never 504 (its
+work is bounded: provisional recipes, or the limits on the source).
 """
 
 from __future__ import annotations
@@ -25,6 +27,18 @@ async def result_within(job: Future[T], seconds: float, what: str) -> T:
     except TimeoutError:
         job.cancel()
         raise ApiError(504, "Timeout", f"{what} took longer than the {seconds:g} s limit") from None
+
+
+async def started_within(job: Future[T], seconds: float, what: str, retry_after: int) -> T:
+    """The job's result; 503 + Retry-After if it has not started within `seconds` (it is cancelled)."""
+    waiting = asyncio.wrap_future(job)
+    try:
+        return await asyncio.wait_for(asyncio.shield(waiting), seconds)
+    except TimeoutError:
+        if job.cancel():
+            raise ApiError(503, "Overloaded", f"{what} could not start within {seconds:g} s; retry shortly",
+                           {"Retry-After": str(retry_after)}) from None
+    return await waiting
 
 
 async def received_within(body: Awaitable[T], seconds: float) -> T:

@@ -1,6 +1,9 @@
-"""The embedded default backend: one LMDB environment, blobs and records in two sub-databases.
+"""The embedded default backend: one LMDB environment, blobs, records and the refinement queue in
+three sub-databases (a store made before the queue gains it when first opened for writing).
 
-Blob and record go in one write transaction, so a crash leaves either both or neither. Range
+Blob and record (and a provisional record's queue entry) go in one write transaction, so a crash
+leaves either all or none; a swap checks the record, replaces both and drops the entry in one too,
+and a range read naming a file's hash checks the record in the transaction that reads the bytes. Range
 reads slice a zero-copy buffer into LMDB's memory map, so a prefix read touches only the pages
 of the prefix, never the whole blob. LMDB's own locking lets several processes share a store.
 
@@ -15,14 +18,16 @@ from __future__ import annotations
 import builtins
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import lmdb
 
-from pjstore.errors import NotFound, StorageError
+from pjstore.errors import NotFound, StaleRecord, StorageError
 from pjstore.record import ImageRecord
+from pjstore.refine_queue import QueueEntry
 
 INITIAL_MAP_SIZE = 64 << 20  # grows by doubling; an existing store opens with room to double
 DATA_FILE, LOCK_FILE = "data.mdb", "lock.mdb"
@@ -80,13 +85,21 @@ class LmdbStorage:
             self._env = self._open(size)
             self._blobs = self._env.open_db(b"blobs", create=not readonly)
             self._records = self._env.open_db(b"records", create=not readonly)
+            self._queue = self._queue_db()
         except lmdb.NotFoundError:
             raise StorageError(f"{self.path} is not a pjstore store (no blobs/records databases)") from None
         except (lmdb.Error, OSError) as exc:
             raise StorageError(f"cannot open the store at {self.path}: {exc}") from None
 
+    def _queue_db(self) -> Any:
+        """The queue's database; None in a store opened read-only from before the queue (nothing queued)."""
+        try:
+            return self._env.open_db(b"queue", create=not self.readonly)
+        except lmdb.NotFoundError:
+            return None
+
     def _open(self, map_size: int) -> lmdb.Environment:
-        options: dict[str, Any] = dict(map_size=map_size, max_dbs=2, readonly=self.readonly, max_readers=256,
+        options: dict[str, Any] = dict(map_size=map_size, max_dbs=3, readonly=self.readonly, max_readers=256,
                                        subdir=True)
         if not self.readonly:
             return lmdb.open(self.path, **options)
@@ -130,18 +143,77 @@ class LmdbStorage:
                 return False
             txn.put(key, blob, db=self._blobs)
             txn.put(key, record.dumps(), db=self._records)
+            if record.provisional:
+                txn.put(key, QueueEntry(record.id, time.time()).dumps(), db=self._queue)
             return True
 
         return self._run(put, write=True)
 
-    def get_range(self, image_id: str, start: int, stop: int) -> bytes:
+    def get_range(self, image_id: str, start: int, stop: int, stored_sha256: str | None = None) -> bytes:
         def get(txn: lmdb.Transaction) -> bytes:
-            view = txn.get(image_id.encode(), db=self._blobs)
+            key = image_id.encode()
+            view = txn.get(key, db=self._blobs)
             if view is None:
                 raise NotFound(f"no image {image_id}")
+            if stored_sha256 is not None and _stored_sha256(txn.get(key, db=self._records)) != stored_sha256:
+                raise StaleRecord(f"image {image_id} was refined since its record was read")
             return bytes(view[start:stop])  # copies only the requested range
 
         return self._run(get)
+
+    def swap(self, old: ImageRecord, record: ImageRecord, blob: bytes) -> bool:
+        key = old.id.encode()
+
+        def swap(txn: lmdb.Transaction) -> bool:
+            txn.delete(key, db=self._queue)
+            if _stored_sha256(txn.get(key, db=self._records)) != old.stored_sha256:
+                return False
+            txn.put(key, blob, db=self._blobs)
+            txn.put(key, record.dumps(), db=self._records)
+            return True
+
+        return self._run(swap, write=True)
+
+    def queued(self) -> builtins.list[QueueEntry]:
+        if self._queue is None:
+            return []
+        return self._run(lambda txn: [QueueEntry.loads(v) for _, v in txn.cursor(db=self._queue).iternext()])
+
+    def queue_depth(self, limit: int) -> int:
+        if self._queue is None:
+            return 0
+        return min(limit, self._run(lambda txn: txn.stat(self._queue)["entries"]))
+
+    def enqueue(self, image_id: str, now: float) -> None:
+        self._run(lambda txn: txn.put(image_id.encode(), QueueEntry(image_id, now).dumps(), db=self._queue),
+                  write=True)
+
+    def claim(self, now: float, lease: float) -> QueueEntry | None:
+        def claim(txn: lmdb.Transaction) -> QueueEntry | None:
+            entries = [QueueEntry.loads(v) for _, v in txn.cursor(db=self._queue).iternext()]
+            free = [e for e in entries if e.claimable(now)]
+            if not free:
+                return None
+            entry = min(free, key=lambda e: e.enqueued).claimed(now, lease)
+            txn.put(entry.image_id.encode(), entry.dumps(), db=self._queue)
+            return entry
+
+        return self._run(claim, write=True)
+
+    def renew(self, entry: QueueEntry, now: float, lease: float) -> bool:
+        def renew(txn: lmdb.Transaction) -> bool:
+            raw = txn.get(entry.image_id.encode(), db=self._queue)
+            if raw is None or QueueEntry.loads(raw).attempts != entry.attempts:
+                return False
+            txn.put(entry.image_id.encode(), entry.renewed(now, lease).dumps(), db=self._queue)
+            return True
+
+        return self._run(renew, write=True)
+
+    def dequeue(self, image_id: str) -> bool:
+        if self._queue is None:
+            return False
+        return self._run(lambda txn: txn.delete(image_id.encode(), db=self._queue), write=True)
 
     def info(self, image_id: str) -> ImageRecord:
         def info(txn: lmdb.Transaction) -> ImageRecord:
@@ -161,6 +233,7 @@ class LmdbStorage:
         def delete(txn: lmdb.Transaction) -> bool:
             found = txn.delete(key, db=self._records)
             txn.delete(key, db=self._blobs)
+            txn.delete(key, db=self._queue)
             return found
 
         return self._run(delete, write=True)
@@ -206,6 +279,11 @@ class LmdbStorage:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _stored_sha256(raw: bytes | memoryview | None) -> str | None:
+    """The stored file hash a stored record names (None: no record), by its key alone."""
+    return None if raw is None else ImageRecord.loads(raw).stored_sha256
 
 
 def _size(path: str) -> int:
