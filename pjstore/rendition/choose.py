@@ -29,7 +29,7 @@ from pjstore.offset_map import OffsetMap, ScaleOffset, rounded
 from pjstore.quality.contract import Reference, decode_rgb
 from pjstore.quality.metrics import METRICS
 from pjstore.render import pipeline
-from pjstore.render.colour import CONVERT
+from pjstore.render.colour import CONVERT, KEEP
 from pjstore.render.decode import EOI
 from pjstore.render.orient import orient
 from pjstore.rendition import restoration, sample
@@ -55,6 +55,15 @@ DEFAULT_EGRESS = 1.25
 # CPU). Larger scales gained nothing so.
 EARLIER_SCANS = 2
 FASTER_WITHIN = 1.05  # a coarser decode is preferred while serving at most 5% more bytes
+# The recipe search: "exhaustive" verifies every candidate at every prefix walked by whole-image
+# encodes; "fast" ranks candidates on the sample and verifies only the likeliest (ScaleSearch).
+SEARCHES = ("fast", "exhaustive")
+DEFAULT_SEARCH = "fast"
+# Fast search: a decode of more than ABOVE pixels and at least this many times the served ones is
+# not tried below full size (its decode and resize cost more than the rest of a prefix's work).
+COSTLY_DECODE = 4
+# Fast search: a candidate whose sample predicts more than this times the budget is not verified.
+PREDICTED_OVER = 1.03
 T = TypeVar("T")
 SEARCHED_SUBSAMPLINGS = ("4:4:4", "4:2:0")
 
@@ -74,6 +83,31 @@ class Choice:
 class Encoded:
     data: bytes
     score: float
+
+
+class Encodings:
+    """Served pixels encoded as a recipe says, by quality: the bytes, and graded (each made once)."""
+
+    def __init__(self, served: Image.Image, icc: bytes | None, recipe: Recipe, grade: Callable[[bytes], float]):
+        self.served, self.icc, self.recipe, self.grade = served, icc, recipe, grade
+        self.encodes: dict[int, bytes] = {}
+        self.scored: dict[int, Encoded] = {}
+
+    def data(self, q: int) -> bytes:
+        if q not in self.encodes:
+            self.encodes[q] = pipeline.encode_pixels(self.served, replace(self.recipe, quality=q), self.icc)
+        return self.encodes[q]
+
+    def graded(self, q: int) -> Encoded:
+        if q not in self.scored:
+            data = self.data(q)
+            self.scored[q] = Encoded(data, self.grade(data))
+        return self.scored[q]
+
+
+def _key(recipe: Recipe) -> tuple[int, bool, str]:
+    """What a search's guesses are kept by: decode, restoration or not, chroma."""
+    return recipe.draft, recipe.restore is not None, recipe.subsampling
 
 
 def lowest_quality(at: Callable[[int], T], meets: Callable[[T], bool],
@@ -168,9 +202,13 @@ class SampledSearch:
         found = lowest_quality(score, lambda s: s >= threshold, guess)
         return None if found is None else found[0]
 
+    def bytes(self, q: int) -> float:
+        """The whole image's bytes at quality `q` as the sample predicts them (scaled by area)."""
+        return self.share * len(self._encode(q)) + self.profile_bytes
+
     def over(self, budget: float) -> int | None:
         """The lowest quality whose bytes, the sample's scaled to the whole image, exceed `budget`."""
-        found = lowest_quality(lambda q: self.share * len(self._encode(q)) + self.profile_bytes, lambda n: n > budget)
+        found = lowest_quality(self.bytes, lambda n: n > budget)
         return None if found is None else found[0]
 
 
@@ -184,8 +222,8 @@ class ScaleSearch:
     """The search for one scale of one image (one reference size, one threshold)."""
 
     def __init__(self, reference: Reference, size: tuple[int, int], threshold: float, look: Look,
-                 restoring: bool = True):
-        self.reference, self.size, self.threshold = reference, size, threshold
+                 restoring: bool = True, fast: bool = False):
+        self.reference, self.size, self.threshold, self.fast = reference, size, threshold, fast
         self.orientation, self.colour = look.orientation, look.colour
         self.subsamplings = SEARCHED_SUBSAMPLINGS[-1:] if look.grey else SEARCHED_SUBSAMPLINGS
         self.upright = upright(reference, size, look.orientation)
@@ -210,48 +248,83 @@ class ScaleSearch:
 
     def recipes_at(self, prefix: bytes, drafts: tuple[int, ...],
                    budget: float = float("inf")) -> list[tuple[Recipe, Encoded]]:
-        """Per decode of `drafts`, with a restoration filter fit to the reference and (where that
-        served) without, and per chroma, the lowest quality meeting the threshold from `prefix`,
-        where it serves at most `budget` bytes. Pixels that miss the threshold before any encoding
-        are not encoded (the encoder's loss only adds to theirs)."""
+        """Per decode of `drafts`, the recipes of `recipes_of` from `prefix`."""
         found: list[tuple[Recipe, Encoded]] = []
         for draft in drafts:
             base = Recipe(draft=draft, colour=self.colour)
             resized, icc = pipeline.coloured(pipeline.decoded(prefix, base, self.size), base, self.size)
-            fitted = restoration.fit(np.asarray(resized), self.want) if self.restoring else None
-            # Restored first: the unrestored pixels score lower, so where the restored ones serve
-            # nothing within the budget the unrestored are not tried (most prefixes of a walk).
-            variants = [base] if fitted is None else [replace(base, restore=fitted), base]
-            for variant in variants:
-                served = pipeline.finished(resized, variant, self.size, self.orientation)
-                if self.grade_pixels(served) < self.threshold:
-                    break
-                recipes = [self._lowest(served, icc, replace(variant, subsampling=s), budget)
-                           for s in self.subsamplings]
-                found += [r for r in recipes if r is not None]
-                if not any(recipes):
-                    break
+            found += self.recipes_of(resized, icc, base, budget)
         return found
+
+    def recipes_of(self, resized: Image.Image, icc: bytes | None, base: Recipe,
+                   budget: float = float("inf")) -> list[tuple[Recipe, Encoded]]:
+        """From pixels decoded, coloured and resized as `base` says: with a restoration filter fit to
+        the reference and (where that served) without, and per chroma, the lowest quality meeting
+        the threshold, where it serves at most `budget` bytes. Pixels that miss the threshold
+        before any encoding are not encoded (the encoder's loss only adds to theirs)."""
+        found: list[tuple[Recipe, Encoded]] = []
+        fitted = restoration.fit(np.asarray(resized), self.want) if self.restoring else None
+        # Restored first: the unrestored pixels score lower, so where the restored ones serve
+        # nothing within the budget the unrestored are not tried (most prefixes of a walk).
+        variants = [base] if fitted is None else [replace(base, restore=fitted), base]
+        for variant in variants:
+            served = pipeline.finished(resized, variant, self.size, self.orientation)
+            if self.grade_pixels(served) < self.threshold:
+                break
+            chromas = [replace(variant, subsampling=s) for s in self.subsamplings]
+            recipes = self._predicted(served, icc, chromas, budget) if self.fast else \
+                [self._lowest(served, icc, recipe, budget) for recipe in chromas]
+            found += [r for r in recipes if r is not None]
+            if not any(recipes):
+                break
+        return found
+
+    def _predicted(self, served: Image.Image, icc: bytes | None, chromas: list[Recipe],
+                   budget: float) -> list[tuple[Recipe, Encoded] | None]:
+        """The fast search's chroma choice: each chroma's lowest quality and bytes predicted on the
+        sample (the encoder's loss on these very pixels, at a share of the encodes), then the whole
+        search run only on the one predicted to serve fewest, and on the next where that one
+        misses; one predicted beyond the budget is not tried (it is a prediction that it cannot
+        fit: nothing unverified is kept). Without a sample (renditions up to sample.ABOVE pixels,
+        where encodes are cheap) every chroma is searched as the exhaustive search does."""
+        ranked = []
+        for recipe in chromas:
+            sampled = SampledSearch.of(served, self.sampled_want, recipe, icc, self.metric)
+            if sampled is None:
+                return [self._lowest(served, icc, r, budget) for r in chromas]
+            key = _key(recipe)
+            answer = sampled.quality(self.threshold, self.sampled_guesses.get(key))
+            if answer is None:
+                continue
+            self.sampled_guesses[key] = answer
+            predicted = sampled.bytes(answer)
+            if predicted <= PREDICTED_OVER * budget:
+                ranked.append((predicted, recipe, answer))
+        for _, recipe, answer in sorted(ranked, key=lambda r: r[0]):
+            verified = self._verified(served, icc, recipe, answer, budget)
+            if verified is not None:
+                return [verified]
+        return []
+
+    def _verified(self, served: Image.Image, icc: bytes | None, recipe: Recipe, guess: int | None,
+                  budget: float) -> tuple[Recipe, Encoded] | None:
+        """The lowest quality of `recipe` meeting the threshold on the whole image, searched from
+        `guess`, where it serves at most `budget` bytes (bytes rise with quality: when the lowest
+        meeting it is over, every quality meeting it is)."""
+        encodings = Encodings(served, icc, recipe, self.grade)
+        lowest = lowest_quality(encodings.graded, lambda e: e.score >= self.threshold, guess)
+        if lowest is None or len(lowest[1].data) > budget:
+            return None
+        self.guesses[_key(recipe)] = lowest[0]
+        return replace(recipe, quality=lowest[0]), lowest[1]
 
     def _lowest(self, served: Image.Image, icc: bytes | None, recipe: Recipe,
                 budget: float) -> tuple[Recipe, Encoded] | None:
         """The lowest quality of `recipe` (its decode, restoration and chroma) whose encoding of
         `served` meets the threshold within `budget` bytes."""
-        key = (recipe.draft, recipe.restore is not None, recipe.subsampling)
-        encodes: dict[int, bytes] = {}
-        scored: dict[int, Encoded] = {}
-
-        def encode(q: int) -> bytes:
-            if q not in encodes:
-                encodes[q] = pipeline.encode_pixels(served, replace(recipe, quality=q), icc)
-            return encodes[q]
-
-        def at(q: int) -> Encoded:
-            if q not in scored:
-                data = encode(q)
-                scored[q] = Encoded(data, self.grade(data))
-            return scored[q]
-
+        key = _key(recipe)
+        encodings = Encodings(served, icc, recipe, self.grade)
+        encode, at = encodings.data, encodings.graded
         guess, over_guess = self.guesses.get(key), self.over_budget.get(key)
         sampled = SampledSearch.of(served, self.sampled_want, recipe, icc, self.metric)
         top = None
@@ -314,21 +387,28 @@ class Look:
 
 
 def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scale: float, threshold: float,
-           look: Look, starts: dict[float, int]) -> dict[float, Choice]:
+           look: Look, starts: dict[float, int], search_mode: str = DEFAULT_SEARCH) -> dict[float, Choice]:
     """The recipe for `scale` (1.0: full size) under each egress policy k of
     `starts`, searching prefixes from its start index. One walk serves every k: the recipes found
     at a prefix do not depend on k, only which of them are within k * floor."""
     if min(starts) < 1:
         raise ValueError(f"the egress policy allows at least the floor (k >= 1), not {min(starts)}")
+    if search_mode not in SEARCHES:
+        raise ValueError(f"unknown recipe search {search_mode!r}; choose from {SEARCHES}")
+    fast = search_mode == "fast"
     size = reference.size(scale)
-    search = ScaleSearch(reference, size, threshold, look)
+    search = ScaleSearch(reference, size, threshold, look, fast=fast)
     last = len(scan_ends) - 1
     # The floor is made the ideal way, as a static copy would be: colour converted before the
     # resize, and no restoration (it has nothing to restore).
-    ideal = ScaleSearch(reference, size, threshold, replace(look, colour="convert") if look.colour == CONVERT
-                        else look, restoring=False)
-    whole = ideal.recipes_at(stored, (1,))
+    ideal_look = replace(look, colour="convert") if look.colour == CONVERT else look
+    ideal = ScaleSearch(reference, size, threshold, ideal_look, restoring=False, fast=fast)
+    if look.grey or look.colour == KEEP:
+        whole = ideal.recipes_at(stored, (1,))
+    else:  # the whole file's pixels made the ideal way are the reference's own (the transcode is lossless)
+        whole = ideal.recipes_of(Image.fromarray(reference.at(size)), None, Recipe(colour=ideal_look.colour))
     search.guesses.update(ideal.guesses)
+    search.sampled_guesses.update(ideal.sampled_guesses)
     floor = min(whole, key=lambda f: len(f[1].data)) if whole else None  # the smallest, by definition
     if floor is None:
         recipe, encoded = search.best_effort(stored)
@@ -339,7 +419,7 @@ def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scal
     # the full decode's bytes at 10% and 25% for about half its render CPU, where 1/4 and 1/8
     # served 6-24% more (at 25% 1/2 fell a pixel short of twice the size, the old rule for it).
     coarsest = draft_for((reference.width, reference.height), size, oversample=1)
-    drafts = tuple(d for d in DRAFTS if d <= coarsest)
+    drafts = tuple(d for d in DRAFTS if d <= coarsest and not (fast and costly(reference, d, size)))
     found: dict[float, Choice] = {}
     for index in range(min(last, *starts.values()), last + 1):
         pending = [k for k, start in starts.items() if k not in found and start <= index]
@@ -357,6 +437,13 @@ def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scal
                 recipe, encoded = best
                 found[k] = Choice(index, recipe, encoded.score, len(encoded.data), floor_bytes)
     return found
+
+
+def costly(reference: Reference, draft: int, size: tuple[int, int]) -> bool:
+    """Whether a decode at 1/`draft` is one the fast search leaves out below full size: more than
+    sample.ABOVE pixels and at least COSTLY_DECODE times the served ones."""
+    decoded = -(-reference.width // draft) * -(-reference.height // draft)
+    return decoded > sample.ABOVE and decoded >= COSTLY_DECODE * size[0] * size[1]
 
 
 def choose_encoding(image: Image.Image, icc: bytes | None, fmt: str, grade: Callable[[bytes], float],
@@ -412,7 +499,7 @@ def format_renditions(prefix: bytes, reference: Reference, size: tuple[int, int]
 def served_offsets(stored: bytes, scan_ends: tuple[int, ...], references: Callable[[str], Reference],
                    look: Look, egresses: tuple[float, ...] = (DEFAULT_EGRESS,),
                    starts: dict[float, int] | None = None, icc_bytes: int = 0,
-                   formats: tuple[str, ...] = AVAILABLE) -> dict[float, OffsetMap]:
+                   formats: tuple[str, ...] = AVAILABLE, search_mode: str = DEFAULT_SEARCH) -> dict[float, OffsetMap]:
     """Every scale's choice under each egress policy, full size last (at the last scale's threshold).
     Full size is served from a prefix too: a rendition at 32 dB needs far less than every
     coefficient bit (a 12.7 MP photo's prefix of 34% decodes to 40.8 dB), and the fewer scans also
@@ -436,11 +523,11 @@ def served_offsets(stored: bytes, scan_ends: tuple[int, ...], references: Callab
         # With modern formats full size keeps the whole file: their settings are searched on the JPEG
         # recipe's pixels, and a prefix that barely serves 32 dB as JPEG can leave AVIF none that does.
         begin = {k: last if scale == 1.0 and formats else max(floors[k], hint) for k in egresses}
-        chosen = choose(stored, scan_ends, references(look.colour), scale, threshold, look, begin)
+        chosen = choose(stored, scan_ends, references(look.colour), scale, threshold, look, begin, search_mode)
         dwarfed = {k: begin[k] for k, c in chosen.items() if look.colour == "keep" and 2 * icc_bytes > c.served_bytes}
         if dwarfed:
             chosen |= choose(stored, scan_ends, references(CONVERT), scale, threshold,
-                             replace(look, colour=CONVERT), dwarfed)
+                             replace(look, colour=CONVERT), dwarfed, search_mode)
         w, h = references(look.colour).size(scale)
         encoded: dict[tuple[int, Recipe], tuple[FormatRendition, ...]] = {}  # policies often agree
         for k, c in chosen.items():
