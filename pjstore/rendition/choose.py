@@ -27,7 +27,7 @@ from PIL import Image
 
 from pjstore.offset_map import OffsetMap, ScaleOffset, rounded
 from pjstore.quality.contract import Reference, decode_rgb
-from pjstore.quality.metrics import METRICS
+from pjstore.quality.metrics import METRICS, mse, mse_of, psnr_of
 from pjstore.render import pipeline
 from pjstore.render.colour import CONVERT, KEEP
 from pjstore.render.decode import EOI
@@ -65,6 +65,7 @@ COSTLY_DECODE = 4
 # Fast search: a candidate whose sample predicts more than this times the budget is not verified.
 PREDICTED_OVER = 1.03
 T = TypeVar("T")
+SOS_MARKER = b"\xff\xda"  # a baseline JPEG's entropy-coded data follows its one start-of-scan
 SEARCHED_SUBSAMPLINGS = ("4:4:4", "4:2:0")
 
 
@@ -194,17 +195,31 @@ class SampledSearch:
             self.encodes[q] = pipeline.encode_pixels(self.image, replace(self.recipe, quality=q), None)
         return self.encodes[q]
 
-    def quality(self, threshold: float, guess: int | None = None) -> int | None:
-        """The sample's lowest quality meeting `threshold` (edges of tiles left out), searched from `guess`."""
+    def quality(self, threshold: float, guess: int | None = None, own_mse: float | None = None) -> int | None:
+        """The sample's lowest quality meeting `threshold` (edges of tiles left out), searched from `guess`.
+
+        With `own_mse` (PSNR only: the served pixels' own squared error against the reference,
+        measured on the whole image) the sample gives only the encoder's error on these pixels,
+        and the two are added (errors add, roughly: MSE_served ~ MSE_pixels + MSE_encode), so the
+        pixels' own share is exact, not a sample's (on a prefix near the threshold a sample of a
+        few tiles misjudged it by up to 8 qualities)."""
+        own = None if own_mse is None else sample.inner(np.asarray(self.image.convert("RGB")))
+
         def score(q: int) -> float:
-            return self.score(self.want, sample.inner(np.asarray(decode_rgb(self._encode(q)))))
+            decoded = sample.inner(np.asarray(decode_rgb(self._encode(q))))
+            if own is None or own_mse is None:
+                return self.score(self.want, decoded)
+            return psnr_of(own_mse + mse(own, decoded))
 
         found = lowest_quality(score, lambda s: s >= threshold, guess)
         return None if found is None else found[0]
 
     def bytes(self, q: int) -> float:
-        """The whole image's bytes at quality `q` as the sample predicts them (scaled by area)."""
-        return self.share * len(self._encode(q)) + self.profile_bytes
+        """The whole image's bytes at quality `q` as the sample predicts them: its entropy-coded
+        data scaled by area, its headers (tables: 0.6 KB, a tenth of a small rendition) once."""
+        data = self._encode(q)
+        headers = data.find(SOS_MARKER)
+        return self.share * (len(data) - headers) + headers + self.profile_bytes
 
     def over(self, budget: float) -> int | None:
         """The lowest quality whose bytes, the sample's scaled to the whole image, exceed `budget`."""
@@ -236,6 +251,7 @@ class ScaleSearch:
         self.guesses: dict[tuple[int, bool, str], int] = {}
         self.over_budget: dict[tuple[int, bool, str], int] = {}
         self.sampled_guesses: dict[tuple[int, bool, str], int] = {}  # the sample's last answers
+        self.calibration: dict[str, float] = {}  # per chroma, whole bytes over predicted (fast search)
 
     @functools.cached_property
     def sampled_want(self) -> np.ndarray | None:
@@ -269,10 +285,11 @@ class ScaleSearch:
         variants = [base] if fitted is None else [replace(base, restore=fitted), base]
         for variant in variants:
             served = pipeline.finished(resized, variant, self.size, self.orientation)
-            if self.grade_pixels(served) < self.threshold:
+            own = self.grade_pixels(served)
+            if own < self.threshold:
                 break
             chromas = [replace(variant, subsampling=s) for s in self.subsamplings]
-            recipes = self._predicted(served, icc, chromas, budget) if self.fast else \
+            recipes = self._predicted(served, icc, chromas, budget, own) if self.fast else \
                 [self._lowest(served, icc, recipe, budget) for recipe in chromas]
             found += [r for r in recipes if r is not None]
             if not any(recipes):
@@ -280,7 +297,7 @@ class ScaleSearch:
         return found
 
     def _predicted(self, served: Image.Image, icc: bytes | None, chromas: list[Recipe],
-                   budget: float) -> list[tuple[Recipe, Encoded] | None]:
+                   budget: float, own: float) -> list[tuple[Recipe, Encoded] | None]:
         """The fast search's chroma choice: each chroma's lowest quality and bytes predicted on the
         sample (the encoder's loss on these very pixels, at a share of the encodes), then the whole
         search run only on the one predicted to serve fewest, and on the next where that one
@@ -293,16 +310,20 @@ class ScaleSearch:
             if sampled is None:
                 return [self._lowest(served, icc, r, budget) for r in chromas]
             key = _key(recipe)
-            answer = sampled.quality(self.threshold, self.sampled_guesses.get(key))
+            own_mse = mse_of(own) if self.metric == "psnr" else None
+            answer = sampled.quality(self.threshold, self.sampled_guesses.get(key), own_mse)
             if answer is None:
                 continue
             self.sampled_guesses[key] = answer
-            predicted = sampled.bytes(answer)
+            predicted = sampled.bytes(answer) * self.calibration.get(recipe.subsampling, 1.0)
             if predicted <= PREDICTED_OVER * budget:
-                ranked.append((predicted, recipe, answer))
-        for _, recipe, answer in sorted(ranked, key=lambda r: r[0]):
+                ranked.append((predicted, recipe, answer, sampled))
+        for _, recipe, answer, sampled in sorted(ranked, key=lambda r: r[0]):
             verified = self._verified(served, icc, recipe, answer, budget)
             if verified is not None:
+                # What the whole image took over what its sample predicted, at the quality kept:
+                # the next predictions of this chroma are scaled by it.
+                self.calibration[recipe.subsampling] = len(verified[1].data) / sampled.bytes(verified[0].quality)
                 return [verified]
         return []
 
@@ -409,6 +430,7 @@ def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scal
         whole = ideal.recipes_of(Image.fromarray(reference.at(size)), None, Recipe(colour=ideal_look.colour))
     search.guesses.update(ideal.guesses)
     search.sampled_guesses.update(ideal.sampled_guesses)
+    search.calibration.update(ideal.calibration)
     floor = min(whole, key=lambda f: len(f[1].data)) if whole else None  # the smallest, by definition
     if floor is None:
         recipe, encoded = search.best_effort(stored)
