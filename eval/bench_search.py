@@ -111,6 +111,8 @@ def _write(job: tuple) -> dict:
     for s in target.scales:
         e = offsets.entry(s)
         row[f"read{s}"], row[f"score{s}"] = e.offset, e.score
+    if contract == "served":
+        row["served"] = sum(e.served_bytes or 0 for e in offsets.entries)  # every scale, full size too
     return row
 
 
@@ -144,6 +146,9 @@ def summarize(rows: list[dict], schemes: list[str], scales) -> list[str]:
             read = sum(r[f"read{s}"] for r in rs)
             ratio = read / sum(r[f"read{s}"] for r in base)
             cols.append(f"@{s} {read / src:.4f} ({ratio:.2f}x) min {min(r[f'score{s}'] for r in rs):.2f}")
+        if "served" in rs[0] and "served" in base[0]:
+            served = sum(r["served"] for r in rs)
+            cols.append(f"served {served / src:.4f} ({served / sum(r['served'] for r in base):.3f}x)")
         if "cpu" in rs[0]:
             cols.append(f"cpu/img med {statistics.median(r['cpu'] for r in rs):.3f}s"
                         f" s/MP med {statistics.median(r['cpu'] / r['mp'] for r in rs):.3f}"
