@@ -21,7 +21,7 @@ from pjstore.quality.contract import Reference, decode_prefix
 from pjstore.record import ImageRecord
 from pjstore.render.decode import EOI
 from pjstore.render.pipeline import make_rendition
-from pjstore.rendition.choose import grader
+from pjstore.rendition.quality_search import grader
 from pjstore.storage.lmdb_store import LmdbStorage
 
 

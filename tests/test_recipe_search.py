@@ -17,6 +17,7 @@ from pjstore.render.pipeline import make_rendition
 from pjstore.rendition import choose as choose_module
 from pjstore.rendition import sample
 from pjstore.rendition.choose import Look, choose, costly
+from pjstore.rendition.prediction import SampledSearch
 
 from helpers import assert_served_meets_contract, contract_psnr, crop
 
@@ -77,7 +78,7 @@ def test_a_prediction_that_misses_is_searched_on_never_stored(monkeypatch):
     source = PHOTOS["large"]()
     target = QualityTarget.uniform((0.5,), 32.0)
     reference = Reference.from_source(source, target)
-    monkeypatch.setattr(choose_module.SampledSearch, "quality", lambda self, threshold, guess=None, own_mse=None: 1)
+    monkeypatch.setattr(SampledSearch, "quality", lambda self, threshold, guess=None, own_mse=None: 1)
     chosen = choose(source, (len(source),), reference, 1.0, 32.0, Look(), {1.25: 0}, "fast")[1.25]
     size = reference.size(1.0)
     data, _ = make_rendition(source, chosen.recipe, size)

@@ -13,6 +13,13 @@ real encode and decode). The first prefix with a recipe inside the policy wins
 within 5% of the fewest bytes (renders faster), unrestored where that is as good. The whole
 file always qualifies (it serves the floor). One walk answers several policies at once (the
 eval's frontier), since the recipes found at a prefix do not depend on k.
+
+The fast search (the default; SEARCHES) differs in three ways, each only in what it tries, never
+in what it keeps: above a megapixel the chroma of each candidate is chosen by the sample's
+prediction (pjstore.rendition.prediction) and only the likeliest is searched whole; decodes far
+larger than the rendition are not tried below full size (`costly`); and the walk starts at the
+scan search's predicted cuts (pjstore.ingest). The quality search itself and its graders are
+pjstore.rendition.quality_search.
 """
 
 from __future__ import annotations
@@ -20,18 +27,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TypeVar
 
 import numpy as np
 from PIL import Image
 
 from pjstore.offset_map import OffsetMap, ScaleOffset, rounded
 from pjstore.quality.contract import Reference, decode_rgb
-from pjstore.quality.metrics import METRICS, mse, mse_of, psnr_of
+from pjstore.quality.metrics import mse_of
 from pjstore.render import pipeline
 from pjstore.render.colour import CONVERT, KEEP
 from pjstore.render.decode import EOI
-from pjstore.render.orient import orient
 from pjstore.rendition import restoration, sample
 from pjstore.rendition.formats import (
     AVAILABLE,
@@ -46,6 +51,8 @@ from pjstore.rendition.formats import (
     avif_speed,
 )
 from pjstore.rendition.formats import encode as encode_as
+from pjstore.rendition.prediction import SampledSearch
+from pjstore.rendition.quality_search import Encoded, Encodings, grader, grading, lowest_quality, upright
 from pjstore.rendition.recipe import DRAFTS, Recipe, draft_for
 
 DEFAULT_EGRESS = 1.25
@@ -64,8 +71,6 @@ DEFAULT_SEARCH = "fast"
 COSTLY_DECODE = 4
 # Fast search: a candidate whose sample predicts more than this times the budget is not verified.
 PREDICTED_OVER = 1.03
-T = TypeVar("T")
-SOS_MARKER = b"\xff\xda"  # a baseline JPEG's entropy-coded data follows its one start-of-scan
 SEARCHED_SUBSAMPLINGS = ("4:4:4", "4:2:0")
 
 
@@ -80,157 +85,9 @@ class Choice:
     floor_bytes: int
 
 
-@dataclass(frozen=True)
-class Encoded:
-    data: bytes
-    score: float
-
-
-class Encodings:
-    """Served pixels encoded as a recipe says, by quality: the bytes, and graded (each made once)."""
-
-    def __init__(self, served: Image.Image, icc: bytes | None, recipe: Recipe, grade: Callable[[bytes], float]):
-        self.served, self.icc, self.recipe, self.grade = served, icc, recipe, grade
-        self.encodes: dict[int, bytes] = {}
-        self.scored: dict[int, Encoded] = {}
-
-    def data(self, q: int) -> bytes:
-        if q not in self.encodes:
-            self.encodes[q] = pipeline.encode_pixels(self.served, replace(self.recipe, quality=q), self.icc)
-        return self.encodes[q]
-
-    def graded(self, q: int) -> Encoded:
-        if q not in self.scored:
-            data = self.data(q)
-            self.scored[q] = Encoded(data, self.grade(data))
-        return self.scored[q]
-
-
 def _key(recipe: Recipe) -> tuple[int, bool, str]:
     """What a search's guesses are kept by: decode, restoration or not, chroma."""
     return recipe.draft, recipe.restore is not None, recipe.subsampling
-
-
-def lowest_quality(at: Callable[[int], T], meets: Callable[[T], bool],
-                   guess: int | None = None) -> tuple[int, T] | None:
-    """The lowest quality in 1..100 whose encoding meets the target, assuming the score rises with
-    quality (libjpeg's scaled tables, up to rounding); None when even 100 misses. With a `guess`
-    (say, the answer for a neighbouring prefix) it gallops from there before bisecting, which
-    takes a few encodes instead of seven when the guess is close."""
-    tried: dict[int, T] = {}
-
-    def get(q: int) -> T:
-        if q not in tried:
-            tried[q] = at(q)
-        return tried[q]
-
-    lo, hi = 1, 100  # invariant: `hi` meets, everything below `lo` misses
-    if guess is not None and 1 <= guess <= 100:
-        step = 1
-        if meets(get(guess)):
-            hi = guess
-            while hi > 1 and meets(get(max(1, hi - step))):
-                hi, step = max(1, hi - step), 2 * step
-            lo = max(1, hi - step + 1)
-        else:
-            lo = guess + 1
-            while lo <= 100 and not meets(get(min(100, guess + step))):
-                lo, step = min(100, guess + step) + 1, 2 * step
-            if lo > 100:
-                return None
-            hi = min(100, guess + step)
-    elif not meets(get(100)):
-        return None
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if meets(get(mid)):
-            hi = mid
-        else:
-            lo = mid + 1
-    return hi, get(hi)
-
-
-def upright(reference: Reference, size: tuple[int, int], orientation: int) -> np.ndarray:
-    """The reference at `size`, made upright: what served pixels are graded against."""
-    return np.asarray(orient(Image.fromarray(reference.at(size)), orientation))
-
-
-def pixel_grader(reference: Reference, size: tuple[int, int], orientation: int) -> Callable[[Image.Image], float]:
-    """The contract score of served pixels (RGB or L), against the reference at `size`, made upright."""
-    return grading(upright(reference, size, orientation), reference.target.metric)
-
-
-def grading(want: np.ndarray, metric: str) -> Callable[[Image.Image], float]:
-    """The `metric` score of pixels (RGB or L) against `want` (RGB)."""
-    score = METRICS[metric]
-    return lambda image: score(want, np.asarray(image.convert("RGB")))
-
-
-class SampledSearch:
-    """A recipe's quality search run first on a sample of large served pixels (pjstore.rendition.sample):
-    its answers are the whole search's first guesses, so that search gallops a few encodes from
-    there instead of bisecting 1..100 at full size."""
-
-    def __init__(self, pixels: np.ndarray, want: np.ndarray, share: float, recipe: Recipe,
-                 profile_bytes: int, metric: str):
-        self.image, self.want, self.share = Image.fromarray(pixels), want, share
-        self.recipe, self.profile_bytes, self.score = recipe, profile_bytes, METRICS[metric]
-        self.encodes: dict[int, bytes] = {}
-
-    @classmethod
-    def of(cls, served: Image.Image, want: np.ndarray | None, recipe: Recipe, icc: bytes | None,
-           metric: str) -> SampledSearch | None:
-        """The sample's search of `served`, given the reference's sample `want` (edges of tiles left
-        out: `ScaleSearch.sampled_want`, None where a sample would not save work)."""
-        if want is None:
-            return None
-        pixels = sample.mosaic(np.asarray(served))
-        if pixels is None:
-            return None
-        share = served.width * served.height / (pixels.shape[0] * pixels.shape[1])
-        return cls(pixels, want, share, recipe, len(icc or b""), metric)
-
-    def _encode(self, q: int) -> bytes:
-        if q not in self.encodes:  # without the profile: it is not part of what scales with the area
-            self.encodes[q] = pipeline.encode_pixels(self.image, replace(self.recipe, quality=q), None)
-        return self.encodes[q]
-
-    def quality(self, threshold: float, guess: int | None = None, own_mse: float | None = None) -> int | None:
-        """The sample's lowest quality meeting `threshold` (edges of tiles left out), searched from `guess`.
-
-        With `own_mse` (PSNR only: the served pixels' own squared error against the reference,
-        measured on the whole image) the sample gives only the encoder's error on these pixels,
-        and the two are added (errors add, roughly: MSE_served ~ MSE_pixels + MSE_encode), so the
-        pixels' own share is exact, not a sample's (on a prefix near the threshold a sample of a
-        few tiles misjudged it by up to 8 qualities)."""
-        own = None if own_mse is None else sample.inner(np.asarray(self.image.convert("RGB")))
-
-        def score(q: int) -> float:
-            decoded = sample.inner(np.asarray(decode_rgb(self._encode(q))))
-            if own is None or own_mse is None:
-                return self.score(self.want, decoded)
-            return psnr_of(own_mse + mse(own, decoded))
-
-        found = lowest_quality(score, lambda s: s >= threshold, guess)
-        return None if found is None else found[0]
-
-    def bytes(self, q: int) -> float:
-        """The whole image's bytes at quality `q` as the sample predicts them: its entropy-coded
-        data scaled by area, its headers (tables: 0.6 KB, a tenth of a small rendition) once."""
-        data = self._encode(q)
-        headers = data.find(SOS_MARKER)
-        return self.share * (len(data) - headers) + headers + self.profile_bytes
-
-    def over(self, budget: float) -> int | None:
-        """The lowest quality whose bytes, the sample's scaled to the whole image, exceed `budget`."""
-        found = lowest_quality(self.bytes, lambda n: n > budget)
-        return None if found is None else found[0]
-
-
-def grader(reference: Reference, size: tuple[int, int], orientation: int) -> Callable[[bytes], float]:
-    """The contract score of a served JPEG: decoded, against the reference at `size`, made upright."""
-    grade = pixel_grader(reference, size, orientation)
-    return lambda data: grade(decode_rgb(data))
 
 
 class ScaleSearch:
