@@ -19,7 +19,7 @@ from pjstore.rendition import sample
 from pjstore.rendition.choose import Look, choose, costly
 from pjstore.rendition.prediction import SampledSearch
 
-from helpers import assert_served_meets_contract, contract_psnr, crop
+from helpers import assert_served_meets_contract, contract_psnr, crop, ingest_json
 
 TOLERANCE = 1.03
 
@@ -101,3 +101,14 @@ def test_an_unknown_recipe_search_is_refused():
     with pytest.raises(ValueError, match="recipe search"):
         IngestOptions(recipe_search="quick")
     assert ingest.DEFAULT_SEARCH == "fast"
+
+
+def test_ingest_takes_the_recipe_search_as_an_option(tmp_path):
+    source = PHOTOS["small"]()
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(source)
+    result, rows = ingest_json(tmp_path / "store", str(path), "--recipe-search", "exhaustive", "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    expected = prepare(source, IngestOptions(recipe_search="exhaustive")).record
+    assert [r["offset"] for r in rows[0]["scales"]] == [e.offset for e in expected.offsets.entries]
+    assert [r["served_bytes"] for r in rows[0]["scales"]] == [e.served_bytes for e in expected.offsets.entries]
