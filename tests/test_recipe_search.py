@@ -15,8 +15,7 @@ from pjstore.quality.contract import QualityTarget, Reference
 from pjstore.render.encode import encode
 from pjstore.render.pipeline import make_rendition
 from pjstore.rendition import choose as choose_module
-from pjstore.rendition import sample
-from pjstore.rendition.choose import Look, choose, costly
+from pjstore.rendition.choose import Look, choose
 from pjstore.rendition.prediction import SampledSearch
 
 from helpers import assert_served_meets_contract, contract_psnr, crop, ingest_json
@@ -85,16 +84,6 @@ def test_a_prediction_that_misses_is_searched_on_never_stored(monkeypatch):
     assert len(data) == chosen.served_bytes and contract_psnr(source, data, 1.0) >= 32.0
     lower, _ = make_rendition(source, replace(chosen.recipe, quality=chosen.recipe.quality - 1), size)
     assert contract_psnr(source, lower, 1.0) < 32.0, "one quality lower misses: the lowest passing one was kept"
-
-
-def test_only_large_decodes_far_above_the_served_size_are_left_out():
-    reference = Reference(Image.new("RGB", (4000, 3000)), QualityTarget())
-    assert costly(reference, 1, reference.size(0.5))  # 12 MP decoded for 3 MP served
-    assert not costly(reference, 2, reference.size(0.5))  # decoded at the served size
-    assert not costly(reference, 1, reference.size(1.0))  # full size always decodes fully
-    small = Reference(Image.new("RGB", (500, 375)), QualityTarget())
-    assert not any(costly(small, d, small.size(0.1)) for d in (1, 2, 4, 8)), "under sample.ABOVE nothing is"
-    assert sample.ABOVE < 500 * 375 * 100
 
 
 def test_an_unknown_recipe_search_is_refused():
