@@ -1,7 +1,8 @@
 """Benchmark of the tuned scan search against the progressive, static and mozjpeg schemes.
 
     python eval/bench_search.py /work/shared/corpus/photos /work/shared/corpus/hires \
-        [--every 4] [--variant name:key=value,...] [--csv eval/out/bench_search.csv] [--contract served]
+        [--every 4] [--variant name:key=value,...] [--csv eval/out/bench_search.csv] [--contract served] \
+        [--recipe-search fast,exhaustive]
 
 Every image goes through every scheme in ONE run, each write in a fresh forked process, so its
 CPU time (its own and jpegtran's) and peak RSS are that upload's alone:
@@ -13,6 +14,8 @@ CPU time (its own and jpegtran's) and peak RSS are that upload's alone:
               alone); its offsets measured afterwards under the same contract, by real decode
               (the write CPU counts `optimize` only; under `--contract served` its served rows are
               found by the same recipe search as ingest's, not timed);
+  /exhaustive with `--recipe-search fast,exhaustive` (served contract), each custom variant again
+              with that recipe search (the first listed is every other row's, default fast);
   +arith      with `--arithmetic`, progressive and each custom variant again with `--entropy
               arithmetic` (the same plans, arithmetic-coded: stored, reads and write CPU);
   static      source + a pre-resized baseline JPEG per scale at the lowest Pillow quality that
@@ -55,7 +58,7 @@ from pjstore.ingest import IngestOptions, prepare, served  # noqa: E402
 from pjstore.offset_map import measure  # noqa: E402
 from pjstore.quality.contract import QualityTarget, Reference  # noqa: E402
 from pjstore.record import CONTRACTS  # noqa: E402
-from pjstore.rendition.choose import DEFAULT_EGRESS  # noqa: E402
+from pjstore.rendition.choose import DEFAULT_EGRESS, DEFAULT_SEARCH, SEARCHES  # noqa: E402
 from pjstore.scan_search.options import SearchOptions  # noqa: E402
 
 HALVES = ("tune", "test")
@@ -84,7 +87,7 @@ def parse_variant(text: str) -> tuple[str, SearchOptions]:
 
 def _write(job: tuple) -> dict:
     """One scheme's write of one image, in a fresh process: sizes, reads, CPU, peak RSS."""
-    scheme, src, target, search, contract, entropy = job
+    scheme, src, target, search, contract, entropy, recipe_search = job
     start = cpu_seconds()
     if scheme == "mozjpeg":
         import mozjpeg_lossless_optimization
@@ -99,7 +102,8 @@ def _write(job: tuple) -> dict:
                 DEFAULT_EGRESS]
         stored, plan = len(blob), "mozjpeg"
     else:
-        record = prepare(src, IngestOptions(scheme, target, search=search, contract=contract, entropy=entropy)).record
+        record = prepare(src, IngestOptions(scheme, target, search=search, contract=contract, entropy=entropy,
+                                            recipe_search=recipe_search)).record
         cpu = cpu_seconds() - start
         offsets, stored, plan = record.offsets, record.stored_bytes, record.scheme
     row = {"stored": stored, "plan": plan, "cpu": cpu,
@@ -107,6 +111,8 @@ def _write(job: tuple) -> dict:
     for s in target.scales:
         e = offsets.entry(s)
         row[f"read{s}"], row[f"score{s}"] = e.offset, e.score
+    if contract == "served":
+        row["served"] = sum(e.served_bytes or 0 for e in offsets.entries)  # every scale, full size too
     return row
 
 
@@ -140,6 +146,9 @@ def summarize(rows: list[dict], schemes: list[str], scales) -> list[str]:
             read = sum(r[f"read{s}"] for r in rs)
             ratio = read / sum(r[f"read{s}"] for r in base)
             cols.append(f"@{s} {read / src:.4f} ({ratio:.2f}x) min {min(r[f'score{s}'] for r in rs):.2f}")
+        if "served" in rs[0] and "served" in base[0]:
+            served = sum(r["served"] for r in rs)
+            cols.append(f"served {served / src:.4f} ({served / sum(r['served'] for r in base):.3f}x)")
         if "cpu" in rs[0]:
             cols.append(f"cpu/img med {statistics.median(r['cpu'] for r in rs):.3f}s"
                         f" s/MP med {statistics.median(r['cpu'] / r['mp'] for r in rs):.3f}"
@@ -163,11 +172,18 @@ def main() -> None:
     ap.add_argument("--csv", type=Path, default=Path("eval/out/bench_search.csv"))
     ap.add_argument("--contract", choices=CONTRACTS, default="prefix")
     ap.add_argument("--arithmetic", action="store_true", help="also every pjstore scheme arithmetic-coded")
+    ap.add_argument("--recipe-search", default=DEFAULT_SEARCH,
+                    help=f"comma-separated recipe searches among {SEARCHES}: the first for every row, "
+                         "each further one as a custom variant's row NAME/SEARCH")
     args = ap.parse_args()
+    searches = args.recipe_search.split(",")
+    if not set(searches) <= set(SEARCHES):
+        raise SystemExit(f"--recipe-search: each of {SEARCHES}, not {args.recipe_search!r}")
 
-    variants = [parse_variant(v) for v in args.variant] or [("custom", SearchOptions())]
+    base = [parse_variant(v) for v in args.variant] or [("custom", SearchOptions())]
     target = QualityTarget.uniform(threshold=args.threshold)
-    pjstore_schemes = ["progressive", *(n for n, _ in variants)]
+    variants = [(n if s == searches[0] else f"{n}/{s}", o, s) for s in searches for n, o in base]
+    pjstore_schemes = ["progressive", *(n for n, _, _ in variants)]
     arith = [f"{n}+arith" for n in pjstore_schemes] if args.arithmetic else []
     schemes = pjstore_schemes + arith + ["mozjpeg"] * (not args.no_mozjpeg) + ["static"] * (not args.no_static)
     rows: list[dict] = []
@@ -179,12 +195,13 @@ def main() -> None:
             frame = parse(src).frame
             meta = {"corpus": root.name, "half": half(path), "image": path.name, "source": len(src),
                     "mp": frame.width * frame.height / 1e6}
-            jobs = [("progressive", "progressive", SearchOptions(), "huffman")]
-            jobs += [(name, "custom", opts, "huffman") for name, opts in variants]
-            jobs += [(f"{name}+arith", scheme, opts, "arithmetic") for name, scheme, opts, _ in jobs] * args.arithmetic
-            jobs += [("mozjpeg", "mozjpeg", SearchOptions(), "huffman")] * (not args.no_mozjpeg)
-            for name, scheme, opts, entropy in jobs:
-                job = (scheme, src, target, opts, args.contract, entropy)
+            jobs = [("progressive", "progressive", SearchOptions(), "huffman", searches[0])]
+            jobs += [(name, "custom", opts, "huffman", search) for name, opts, search in variants]
+            jobs += [(f"{name}+arith", scheme, opts, "arithmetic", search)
+                     for name, scheme, opts, _, search in jobs] * args.arithmetic
+            jobs += [("mozjpeg", "mozjpeg", SearchOptions(), "huffman", searches[0])] * (not args.no_mozjpeg)
+            for name, scheme, opts, entropy, search in jobs:
+                job = (scheme, src, target, opts, args.contract, entropy, search)
                 rows.append({"scheme": name, **meta, **in_fresh_process(job)})
             if not args.no_static:
                 rows.append({"scheme": "static", **meta, **_static(src, target)})

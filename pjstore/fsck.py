@@ -27,7 +27,7 @@ from pjstore.record import ImageRecord
 from pjstore.refine_queue import QueueEntry
 from pjstore.render.decode import EOI
 from pjstore.render.pipeline import make_rendition
-from pjstore.rendition.choose import grader
+from pjstore.rendition.quality_search import grader
 from pjstore.storage.lmdb_store import LmdbStorage
 
 

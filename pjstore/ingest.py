@@ -23,7 +23,7 @@ from pjstore.offset_map import OffsetMap
 from pjstore.quality.contract import QualityTarget, Reference
 from pjstore.record import AS_UPLOADED, CONTRACTS, ImageRecord
 from pjstore.render.colour import default_colour
-from pjstore.rendition.choose import DEFAULT_EGRESS, Look, served_offsets
+from pjstore.rendition.choose import DEFAULT_EGRESS, DEFAULT_SEARCH, SEARCHES, Look, served_offsets
 from pjstore.rendition.formats import MODERN
 from pjstore.rendition.provisional import Early, provisional_offsets
 from pjstore.scan_search import progressive
@@ -88,6 +88,11 @@ class IngestOptions:
     # The stored file's entropy coding: "arithmetic" stores and reads ~5% fewer bytes; /original and
     # `export` then hand out the Huffman-coded file (browsers cannot decode arithmetic coding).
     entropy: str = "huffman"
+    # The served contract's recipe search (pjstore.rendition.choose.SEARCHES): "fast" predicts on a
+    # sample and verifies the likeliest candidates, and starts each scale's walk from the scan
+    # search's own predicted cuts instead of measuring the prefix contract's by decoding;
+    # "exhaustive" verifies every candidate (what the eval compares it with).
+    recipe_search: str = DEFAULT_SEARCH
 
     def __post_init__(self) -> None:
         if self.scheme not in SCHEMES:
@@ -96,6 +101,8 @@ class IngestOptions:
             raise ValueError(f"unknown contract {self.contract!r}; choose from {CONTRACTS}")
         if not self.egress >= 1:
             raise ValueError(f"egress must be at least 1 (the floor itself), not {self.egress}")
+        if self.recipe_search not in SEARCHES:
+            raise ValueError(f"unknown recipe search {self.recipe_search!r}; choose from {SEARCHES}")
         if self.entropy not in transcode.ENTROPIES:
             raise ValueError(f"unknown entropy coding {self.entropy!r}; choose from {transcode.ENTROPIES}")
         if not set(self.formats) <= set(MODERN):
@@ -191,21 +198,38 @@ def _entropy_coded(stored: transcode.Transcoded, entropy: str, jt: Jpegtran) -> 
 def _searched(pixels: bytes, structure: JpegStructure, kept: metadata.KeptMetadata, options: IngestOptions,
               jt: Jpegtran) -> tuple[str, int, OffsetMap, bytes]:
     """The scheme's stored file and its rows: (scheme, scans, offsets, stored file)."""
-    reference = Reference.from_source(pixels, options.target)
-    candidates = []
+    reference = functools.cache(lambda: Reference.from_source(pixels, options.target))  # only to measure cuts
+    # (cost, scheme, scan ends, each scale's walk start, measured prefix-contract offsets, file)
+    candidates: list[tuple[tuple[int, int], str, tuple[int, ...], dict[float, int], OffsetMap | None, bytes]] = []
     for name, planner in SCHEMES[options.scheme]:
         plan = planner(pixels, structure, options.target, jt, options.search)
         stored = _entropy_coded(transcode.smallest(pixels, plan, kept, jt, options.search.layout_sample_pixels),
                                 options.entropy, jt)
-        offsets = offset_map.measure(stored.data, stored.scan_ends, reference, plan.hints)
+        if _walks_from_hints(options, plan):
+            # The served walk starts at the scan search's predicted cuts (nearly always the
+            # measured ones, a scan off at most elsewhere) and verifies what it keeps itself.
+            candidates.append(((0, 0), name, stored.scan_ends, plan.hints, None, stored.data))
+            break
+        offsets = offset_map.measure(stored.data, stored.scan_ends, reference(), plan.hints)
         cost = (sum(e.offset for e in offsets.entries[:-1]), len(stored.data))
-        candidates.append((cost, name, len(stored.scan_ends), offsets, stored.data))
+        candidates.append((cost, name, stored.scan_ends, offsets.scan_indices(stored.scan_ends), offsets, stored.data))
         if not plan.try_default:
             break  # the search says the default progression cannot read less (ScanPlan.try_default)
-    _, name, scans, offsets, blob = min(candidates, key=lambda c: c[0])
+    _, name, scan_ends, starts, measured, blob = min(candidates, key=lambda c: c[0])
     if options.contract == "served":
-        offsets = served(blob, offsets, options.target, kept, structure.color_space == "GRAY", options)[options.egress]
-    return name, scans, offsets, blob
+        offsets = _served_rows(blob, scan_ends, starts, _references(blob, options.target), kept,
+                               structure.color_space == "GRAY", options)[options.egress]
+    else:
+        assert measured is not None  # only the served contract walks from hints
+        offsets = measured
+    return name, len(scan_ends), offsets, blob
+
+
+def _walks_from_hints(options: IngestOptions, plan: ScanPlan) -> bool:
+    """Whether the prefix contract's cuts need not be measured: the fast served search, one plan
+    to store (no default progression to compare by its cuts), and a predicted cut for every scale."""
+    return (options.contract == "served" and options.recipe_search == "fast" and not plan.try_default
+            and set(options.target.scales) <= set(plan.hints))
 
 
 def as_uploaded(source: bytes, options: IngestOptions, refusal: CorruptJpeg | TruncatedJpeg) -> Prepared:
@@ -260,7 +284,8 @@ def _served_rows(blob: bytes, scan_ends: tuple[int, ...], starts: dict[float, in
                  options: IngestOptions, egresses: tuple[float, ...] | None = None) -> dict[float, OffsetMap]:
     colour = default_colour(kept.icc_profile, options.keep_profile)
     return served_offsets(blob, scan_ends, references, Look(kept.orientation, colour, grey),
-                          egresses or (options.egress,), starts, len(kept.icc_profile or b""), options.formats)
+                          egresses or (options.egress,), starts, len(kept.icc_profile or b""), options.formats,
+                          options.recipe_search)
 
 
 def ingest(store: Storage, source: bytes, options: IngestOptions = IngestOptions(),

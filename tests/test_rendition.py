@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pjstore.rendition.choose import Encoded, lowest_quality, preferred
+from pjstore.rendition.choose import preferred
+from pjstore.rendition.quality_search import Encoded, lowest_quality
 from pjstore.rendition.recipe import Recipe, draft_for
 
 

@@ -13,7 +13,8 @@ from pjstore.quality.contract import QualityTarget, Reference
 from pjstore.render import pipeline
 from pjstore.render.encode import encode
 from pjstore.rendition import sample
-from pjstore.rendition.choose import Look, SampledSearch, ScaleSearch, choose
+from pjstore.rendition.choose import Look, ScaleSearch, choose
+from pjstore.rendition.prediction import SampledSearch
 from pjstore.rendition.recipe import Recipe
 
 from helpers import crop

@@ -26,6 +26,7 @@ from pjstore.quality.sizes import DEFAULT_SCALES
 from pjstore.read_path.original import handed_out
 from pjstore.read_path.serve import render
 from pjstore.record import CONTRACTS, ImageRecord
+from pjstore.rendition.choose import DEFAULT_SEARCH, SEARCHES
 from pjstore.rendition.formats import FORMATS
 
 
@@ -66,6 +67,9 @@ def read_fractions(record: ImageRecord) -> str:
 @click.option("--entropy", type=click.Choice(ENTROPIES), default="huffman", show_default=True,
               help="The stored files' entropy coding: arithmetic stores and reads ~5% fewer bytes; "
                    "export and /original then hand out Huffman-coded copies (browsers decode no other).")
+@click.option("--recipe-search", type=click.Choice(SEARCHES), default=DEFAULT_SEARCH, show_default=True,
+              help="Served contract: fast predicts candidates on a sample and verifies the likeliest (every "
+                   "kept recipe is still verified whole); exhaustive verifies every candidate (the eval's).")
 @upload_cap_options
 @search_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input on stdout.")
@@ -76,8 +80,8 @@ def read_fractions(record: ImageRecord) -> str:
               help="Write one JSON line per failed file to this file.")
 @click.pass_context
 def ingest(ctx, paths, scheme, scales, threshold, metric, max_pixels, contract, egress, keep_profile, formats,
-           accept_damaged, entropy, as_json, workers, dask_scheduler, report_path, max_source_scans, max_app_segments,
-           max_icc_bytes, **search) -> None:
+           accept_damaged, entropy, recipe_search, as_json, workers, dask_scheduler, report_path, max_source_scans,
+           max_app_segments, max_icc_bytes, **search) -> None:
     """Ingest JPEG files and directories in parallel; bad files are reported and skipped.
 
     Directories are walked for JPEG-named files; other files there are counted and left out.
@@ -91,7 +95,7 @@ def ingest(ctx, paths, scheme, scales, threshold, metric, max_pixels, contract, 
                                 search=search_settings(search_given(search)), contract=contract, egress=egress,
                                 keep_profile=keep_profile, formats=formats, accept_damaged=accept_damaged,
                                 entropy=entropy, max_scans=max_source_scans, max_app_segments=max_app_segments,
-                                max_icc_bytes=max_icc_bytes)
+                                max_icc_bytes=max_icc_bytes, recipe_search=recipe_search)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     found = scan(paths)

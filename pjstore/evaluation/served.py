@@ -22,7 +22,8 @@ from pjstore.read_path import select
 from pjstore.record import ImageRecord
 from pjstore.render.decode import EOI
 from pjstore.render.pipeline import make_rendition
-from pjstore.rendition.choose import DEFAULT_EGRESS, grader
+from pjstore.rendition.choose import DEFAULT_EGRESS
+from pjstore.rendition.quality_search import grader
 from pjstore.rendition.recipe import LEGACY
 
 

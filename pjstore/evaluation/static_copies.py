@@ -24,7 +24,7 @@ from PIL import Image
 from pjstore.encoder.pillow_open import open_jpeg
 from pjstore.quality.contract import Reference, decode_rgb
 from pjstore.render.encode import encode
-from pjstore.rendition.choose import lowest_quality
+from pjstore.rendition.quality_search import lowest_quality
 
 SUBSAMPLINGS = ("4:4:4", "4:2:0")
 

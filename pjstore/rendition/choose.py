@@ -13,6 +13,14 @@ real encode and decode). The first prefix with a recipe inside the policy wins
 within 5% of the fewest bytes (renders faster), unrestored where that is as good. The whole
 file always qualifies (it serves the floor). One walk answers several policies at once (the
 eval's frontier), since the recipes found at a prefix do not depend on k.
+
+The fast search (the default; SEARCHES) differs in two ways, each only in what it tries, never in
+what it keeps: above a megapixel the chroma of each candidate is chosen by the sample's prediction
+(pjstore.rendition.prediction) and only the likeliest is searched whole; and the walk starts at
+the scan search's predicted cuts (pjstore.ingest). Every decode is still tried: leaving out those
+far larger than the rendition (a 12 MP decode for 3 MP) cut 20-35% more CPU, but on 2 of 5 hires
+photos the finer decode met the budget at a much shorter prefix (reads at 10% +50%, at 50% +44%).
+The quality search itself and its graders are pjstore.rendition.quality_search.
 """
 
 from __future__ import annotations
@@ -20,18 +28,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TypeVar
 
 import numpy as np
 from PIL import Image
 
 from pjstore.offset_map import OffsetMap, ScaleOffset, rounded
 from pjstore.quality.contract import Reference, decode_rgb
-from pjstore.quality.metrics import METRICS
+from pjstore.quality.metrics import mse_of
 from pjstore.render import pipeline
-from pjstore.render.colour import CONVERT
+from pjstore.render.colour import CONVERT, KEEP
 from pjstore.render.decode import EOI
-from pjstore.render.orient import orient
 from pjstore.rendition import restoration, sample
 from pjstore.rendition.formats import (
     AVAILABLE,
@@ -46,6 +52,8 @@ from pjstore.rendition.formats import (
     avif_speed,
 )
 from pjstore.rendition.formats import encode as encode_as
+from pjstore.rendition.prediction import SampledSearch
+from pjstore.rendition.quality_search import Encoded, Encodings, grader, grading, lowest_quality, upright
 from pjstore.rendition.recipe import DRAFTS, Recipe, draft_for
 
 DEFAULT_EGRESS = 1.25
@@ -55,7 +63,12 @@ DEFAULT_EGRESS = 1.25
 # CPU). Larger scales gained nothing so.
 EARLIER_SCANS = 2
 FASTER_WITHIN = 1.05  # a coarser decode is preferred while serving at most 5% more bytes
-T = TypeVar("T")
+# The recipe search: "exhaustive" verifies every candidate at every prefix walked by whole-image
+# encodes; "fast" ranks candidates on the sample and verifies only the likeliest (ScaleSearch).
+SEARCHES = ("fast", "exhaustive")
+DEFAULT_SEARCH = "fast"
+# Fast search: a candidate whose sample predicts more than this times the budget is not verified.
+PREDICTED_OVER = 1.03
 SEARCHED_SUBSAMPLINGS = ("4:4:4", "4:2:0")
 
 
@@ -70,122 +83,17 @@ class Choice:
     floor_bytes: int
 
 
-@dataclass(frozen=True)
-class Encoded:
-    data: bytes
-    score: float
-
-
-def lowest_quality(at: Callable[[int], T], meets: Callable[[T], bool],
-                   guess: int | None = None) -> tuple[int, T] | None:
-    """The lowest quality in 1..100 whose encoding meets the target, assuming the score rises with
-    quality (libjpeg's scaled tables, up to rounding); None when even 100 misses. With a `guess`
-    (say, the answer for a neighbouring prefix) it gallops from there before bisecting, which
-    takes a few encodes instead of seven when the guess is close."""
-    tried: dict[int, T] = {}
-
-    def get(q: int) -> T:
-        if q not in tried:
-            tried[q] = at(q)
-        return tried[q]
-
-    lo, hi = 1, 100  # invariant: `hi` meets, everything below `lo` misses
-    if guess is not None and 1 <= guess <= 100:
-        step = 1
-        if meets(get(guess)):
-            hi = guess
-            while hi > 1 and meets(get(max(1, hi - step))):
-                hi, step = max(1, hi - step), 2 * step
-            lo = max(1, hi - step + 1)
-        else:
-            lo = guess + 1
-            while lo <= 100 and not meets(get(min(100, guess + step))):
-                lo, step = min(100, guess + step) + 1, 2 * step
-            if lo > 100:
-                return None
-            hi = min(100, guess + step)
-    elif not meets(get(100)):
-        return None
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if meets(get(mid)):
-            hi = mid
-        else:
-            lo = mid + 1
-    return hi, get(hi)
-
-
-def upright(reference: Reference, size: tuple[int, int], orientation: int) -> np.ndarray:
-    """The reference at `size`, made upright: what served pixels are graded against."""
-    return np.asarray(orient(Image.fromarray(reference.at(size)), orientation))
-
-
-def pixel_grader(reference: Reference, size: tuple[int, int], orientation: int) -> Callable[[Image.Image], float]:
-    """The contract score of served pixels (RGB or L), against the reference at `size`, made upright."""
-    return grading(upright(reference, size, orientation), reference.target.metric)
-
-
-def grading(want: np.ndarray, metric: str) -> Callable[[Image.Image], float]:
-    """The `metric` score of pixels (RGB or L) against `want` (RGB)."""
-    score = METRICS[metric]
-    return lambda image: score(want, np.asarray(image.convert("RGB")))
-
-
-class SampledSearch:
-    """A recipe's quality search run first on a sample of large served pixels (pjstore.rendition.sample):
-    its answers are the whole search's first guesses, so that search gallops a few encodes from
-    there instead of bisecting 1..100 at full size."""
-
-    def __init__(self, pixels: np.ndarray, want: np.ndarray, share: float, recipe: Recipe,
-                 profile_bytes: int, metric: str):
-        self.image, self.want, self.share = Image.fromarray(pixels), want, share
-        self.recipe, self.profile_bytes, self.score = recipe, profile_bytes, METRICS[metric]
-        self.encodes: dict[int, bytes] = {}
-
-    @classmethod
-    def of(cls, served: Image.Image, want: np.ndarray | None, recipe: Recipe, icc: bytes | None,
-           metric: str) -> SampledSearch | None:
-        """The sample's search of `served`, given the reference's sample `want` (edges of tiles left
-        out: `ScaleSearch.sampled_want`, None where a sample would not save work)."""
-        if want is None:
-            return None
-        pixels = sample.mosaic(np.asarray(served))
-        if pixels is None:
-            return None
-        share = served.width * served.height / (pixels.shape[0] * pixels.shape[1])
-        return cls(pixels, want, share, recipe, len(icc or b""), metric)
-
-    def _encode(self, q: int) -> bytes:
-        if q not in self.encodes:  # without the profile: it is not part of what scales with the area
-            self.encodes[q] = pipeline.encode_pixels(self.image, replace(self.recipe, quality=q), None)
-        return self.encodes[q]
-
-    def quality(self, threshold: float, guess: int | None = None) -> int | None:
-        """The sample's lowest quality meeting `threshold` (edges of tiles left out), searched from `guess`."""
-        def score(q: int) -> float:
-            return self.score(self.want, sample.inner(np.asarray(decode_rgb(self._encode(q)))))
-
-        found = lowest_quality(score, lambda s: s >= threshold, guess)
-        return None if found is None else found[0]
-
-    def over(self, budget: float) -> int | None:
-        """The lowest quality whose bytes, the sample's scaled to the whole image, exceed `budget`."""
-        found = lowest_quality(lambda q: self.share * len(self._encode(q)) + self.profile_bytes, lambda n: n > budget)
-        return None if found is None else found[0]
-
-
-def grader(reference: Reference, size: tuple[int, int], orientation: int) -> Callable[[bytes], float]:
-    """The contract score of a served JPEG: decoded, against the reference at `size`, made upright."""
-    grade = pixel_grader(reference, size, orientation)
-    return lambda data: grade(decode_rgb(data))
+def _key(recipe: Recipe) -> tuple[int, bool, str]:
+    """What a search's guesses are kept by: decode, restoration or not, chroma."""
+    return recipe.draft, recipe.restore is not None, recipe.subsampling
 
 
 class ScaleSearch:
     """The search for one scale of one image (one reference size, one threshold)."""
 
     def __init__(self, reference: Reference, size: tuple[int, int], threshold: float, look: Look,
-                 restoring: bool = True):
-        self.reference, self.size, self.threshold = reference, size, threshold
+                 restoring: bool = True, fast: bool = False):
+        self.reference, self.size, self.threshold, self.fast = reference, size, threshold, fast
         self.orientation, self.colour = look.orientation, look.colour
         self.subsamplings = SEARCHED_SUBSAMPLINGS[-1:] if look.grey else SEARCHED_SUBSAMPLINGS
         self.upright = upright(reference, size, look.orientation)
@@ -198,6 +106,7 @@ class ScaleSearch:
         self.guesses: dict[tuple[int, bool, str], int] = {}
         self.over_budget: dict[tuple[int, bool, str], int] = {}
         self.sampled_guesses: dict[tuple[int, bool, str], int] = {}  # the sample's last answers
+        self.calibration: dict[str, float] = {}  # per chroma, whole bytes over predicted (fast search)
 
     @functools.cached_property
     def sampled_want(self) -> np.ndarray | None:
@@ -210,48 +119,88 @@ class ScaleSearch:
 
     def recipes_at(self, prefix: bytes, drafts: tuple[int, ...],
                    budget: float = float("inf")) -> list[tuple[Recipe, Encoded]]:
-        """Per decode of `drafts`, with a restoration filter fit to the reference and (where that
-        served) without, and per chroma, the lowest quality meeting the threshold from `prefix`,
-        where it serves at most `budget` bytes. Pixels that miss the threshold before any encoding
-        are not encoded (the encoder's loss only adds to theirs)."""
+        """Per decode of `drafts`, the recipes of `recipes_of` from `prefix`."""
         found: list[tuple[Recipe, Encoded]] = []
         for draft in drafts:
             base = Recipe(draft=draft, colour=self.colour)
             resized, icc = pipeline.coloured(pipeline.decoded(prefix, base, self.size), base, self.size)
-            fitted = restoration.fit(np.asarray(resized), self.want) if self.restoring else None
-            # Restored first: the unrestored pixels score lower, so where the restored ones serve
-            # nothing within the budget the unrestored are not tried (most prefixes of a walk).
-            variants = [base] if fitted is None else [replace(base, restore=fitted), base]
-            for variant in variants:
-                served = pipeline.finished(resized, variant, self.size, self.orientation)
-                if self.grade_pixels(served) < self.threshold:
-                    break
-                recipes = [self._lowest(served, icc, replace(variant, subsampling=s), budget)
-                           for s in self.subsamplings]
-                found += [r for r in recipes if r is not None]
-                if not any(recipes):
-                    break
+            found += self.recipes_of(resized, icc, base, budget)
         return found
+
+    def recipes_of(self, resized: Image.Image, icc: bytes | None, base: Recipe,
+                   budget: float = float("inf")) -> list[tuple[Recipe, Encoded]]:
+        """From pixels decoded, coloured and resized as `base` says: with a restoration filter fit to
+        the reference and (where that served) without, and per chroma, the lowest quality meeting
+        the threshold, where it serves at most `budget` bytes. Pixels that miss the threshold
+        before any encoding are not encoded (the encoder's loss only adds to theirs)."""
+        found: list[tuple[Recipe, Encoded]] = []
+        fitted = restoration.fit(np.asarray(resized), self.want) if self.restoring else None
+        # Restored first: the unrestored pixels score lower, so where the restored ones serve
+        # nothing within the budget the unrestored are not tried (most prefixes of a walk).
+        variants = [base] if fitted is None else [replace(base, restore=fitted), base]
+        for variant in variants:
+            served = pipeline.finished(resized, variant, self.size, self.orientation)
+            own = self.grade_pixels(served)
+            if own < self.threshold:
+                break
+            chromas = [replace(variant, subsampling=s) for s in self.subsamplings]
+            recipes = self._predicted(served, icc, chromas, budget, own) if self.fast else \
+                [self._lowest(served, icc, recipe, budget) for recipe in chromas]
+            found += [r for r in recipes if r is not None]
+            if not any(recipes):
+                break
+        return found
+
+    def _predicted(self, served: Image.Image, icc: bytes | None, chromas: list[Recipe],
+                   budget: float, own: float) -> list[tuple[Recipe, Encoded] | None]:
+        """The fast search's chroma choice: each chroma's lowest quality and bytes predicted on the
+        sample (the encoder's loss on these very pixels, at a share of the encodes), then the whole
+        search run only on the one predicted to serve fewest, and on the next where that one
+        misses; one predicted beyond the budget is not tried (it is a prediction that it cannot
+        fit: nothing unverified is kept). Without a sample (renditions up to sample.ABOVE pixels,
+        where encodes are cheap) every chroma is searched as the exhaustive search does."""
+        ranked = []
+        for recipe in chromas:
+            sampled = SampledSearch.of(served, self.sampled_want, recipe, icc, self.metric)
+            if sampled is None:
+                return [self._lowest(served, icc, r, budget) for r in chromas]
+            key = _key(recipe)
+            own_mse = mse_of(own) if self.metric == "psnr" else None
+            answer = sampled.quality(self.threshold, self.sampled_guesses.get(key), own_mse)
+            if answer is None:
+                continue
+            self.sampled_guesses[key] = answer
+            predicted = sampled.bytes(answer) * self.calibration.get(recipe.subsampling, 1.0)
+            if predicted <= PREDICTED_OVER * budget:
+                ranked.append((predicted, recipe, answer, sampled))
+        for _, recipe, answer, sampled in sorted(ranked, key=lambda r: r[0]):
+            verified = self._verified(served, icc, recipe, answer, budget)
+            if verified is not None:
+                # What the whole image took over what its sample predicted, at the quality kept:
+                # the next predictions of this chroma are scaled by it.
+                self.calibration[recipe.subsampling] = len(verified[1].data) / sampled.bytes(verified[0].quality)
+                return [verified]
+        return []
+
+    def _verified(self, served: Image.Image, icc: bytes | None, recipe: Recipe, guess: int | None,
+                  budget: float) -> tuple[Recipe, Encoded] | None:
+        """The lowest quality of `recipe` meeting the threshold on the whole image, searched from
+        `guess`, where it serves at most `budget` bytes (bytes rise with quality: when the lowest
+        meeting it is over, every quality meeting it is)."""
+        encodings = Encodings(served, icc, recipe, self.grade)
+        lowest = lowest_quality(encodings.graded, lambda e: e.score >= self.threshold, guess)
+        if lowest is None or len(lowest[1].data) > budget:
+            return None
+        self.guesses[_key(recipe)] = lowest[0]
+        return replace(recipe, quality=lowest[0]), lowest[1]
 
     def _lowest(self, served: Image.Image, icc: bytes | None, recipe: Recipe,
                 budget: float) -> tuple[Recipe, Encoded] | None:
         """The lowest quality of `recipe` (its decode, restoration and chroma) whose encoding of
         `served` meets the threshold within `budget` bytes."""
-        key = (recipe.draft, recipe.restore is not None, recipe.subsampling)
-        encodes: dict[int, bytes] = {}
-        scored: dict[int, Encoded] = {}
-
-        def encode(q: int) -> bytes:
-            if q not in encodes:
-                encodes[q] = pipeline.encode_pixels(served, replace(recipe, quality=q), icc)
-            return encodes[q]
-
-        def at(q: int) -> Encoded:
-            if q not in scored:
-                data = encode(q)
-                scored[q] = Encoded(data, self.grade(data))
-            return scored[q]
-
+        key = _key(recipe)
+        encodings = Encodings(served, icc, recipe, self.grade)
+        encode, at = encodings.data, encodings.graded
         guess, over_guess = self.guesses.get(key), self.over_budget.get(key)
         sampled = SampledSearch.of(served, self.sampled_want, recipe, icc, self.metric)
         top = None
@@ -314,21 +263,29 @@ class Look:
 
 
 def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scale: float, threshold: float,
-           look: Look, starts: dict[float, int]) -> dict[float, Choice]:
+           look: Look, starts: dict[float, int], search_mode: str = DEFAULT_SEARCH) -> dict[float, Choice]:
     """The recipe for `scale` (1.0: full size) under each egress policy k of
     `starts`, searching prefixes from its start index. One walk serves every k: the recipes found
     at a prefix do not depend on k, only which of them are within k * floor."""
     if min(starts) < 1:
         raise ValueError(f"the egress policy allows at least the floor (k >= 1), not {min(starts)}")
+    if search_mode not in SEARCHES:
+        raise ValueError(f"unknown recipe search {search_mode!r}; choose from {SEARCHES}")
+    fast = search_mode == "fast"
     size = reference.size(scale)
-    search = ScaleSearch(reference, size, threshold, look)
+    search = ScaleSearch(reference, size, threshold, look, fast=fast)
     last = len(scan_ends) - 1
     # The floor is made the ideal way, as a static copy would be: colour converted before the
     # resize, and no restoration (it has nothing to restore).
-    ideal = ScaleSearch(reference, size, threshold, replace(look, colour="convert") if look.colour == CONVERT
-                        else look, restoring=False)
-    whole = ideal.recipes_at(stored, (1,))
+    ideal_look = replace(look, colour="convert") if look.colour == CONVERT else look
+    ideal = ScaleSearch(reference, size, threshold, ideal_look, restoring=False, fast=fast)
+    if look.grey or look.colour == KEEP:
+        whole = ideal.recipes_at(stored, (1,))
+    else:  # the whole file's pixels made the ideal way are the reference's own (the transcode is lossless)
+        whole = ideal.recipes_of(Image.fromarray(reference.at(size)), None, Recipe(colour=ideal_look.colour))
     search.guesses.update(ideal.guesses)
+    search.sampled_guesses.update(ideal.sampled_guesses)
+    search.calibration.update(ideal.calibration)
     floor = min(whole, key=lambda f: len(f[1].data)) if whole else None  # the smallest, by definition
     if floor is None:
         recipe, encoded = search.best_effort(stored)
@@ -412,7 +369,7 @@ def format_renditions(prefix: bytes, reference: Reference, size: tuple[int, int]
 def served_offsets(stored: bytes, scan_ends: tuple[int, ...], references: Callable[[str], Reference],
                    look: Look, egresses: tuple[float, ...] = (DEFAULT_EGRESS,),
                    starts: dict[float, int] | None = None, icc_bytes: int = 0,
-                   formats: tuple[str, ...] = AVAILABLE) -> dict[float, OffsetMap]:
+                   formats: tuple[str, ...] = AVAILABLE, search_mode: str = DEFAULT_SEARCH) -> dict[float, OffsetMap]:
     """Every scale's choice under each egress policy, full size last (at the last scale's threshold).
     Full size is served from a prefix too: a rendition at 32 dB needs far less than every
     coefficient bit (a 12.7 MP photo's prefix of 34% decodes to 40.8 dB), and the fewer scans also
@@ -436,11 +393,11 @@ def served_offsets(stored: bytes, scan_ends: tuple[int, ...], references: Callab
         # With modern formats full size keeps the whole file: their settings are searched on the JPEG
         # recipe's pixels, and a prefix that barely serves 32 dB as JPEG can leave AVIF none that does.
         begin = {k: last if scale == 1.0 and formats else max(floors[k], hint) for k in egresses}
-        chosen = choose(stored, scan_ends, references(look.colour), scale, threshold, look, begin)
+        chosen = choose(stored, scan_ends, references(look.colour), scale, threshold, look, begin, search_mode)
         dwarfed = {k: begin[k] for k, c in chosen.items() if look.colour == "keep" and 2 * icc_bytes > c.served_bytes}
         if dwarfed:
             chosen |= choose(stored, scan_ends, references(CONVERT), scale, threshold,
-                             replace(look, colour=CONVERT), dwarfed)
+                             replace(look, colour=CONVERT), dwarfed, search_mode)
         w, h = references(look.colour).size(scale)
         encoded: dict[tuple[int, Recipe], tuple[FormatRendition, ...]] = {}  # policies often agree
         for k, c in chosen.items():
