@@ -5,7 +5,7 @@
 
 Per image and stored scale, one run, side by side, the same exact output size and encoder quality:
   pjstore   the read path on the scale's stored prefix, as its served-contract recipe says
-            (`pjstore.read_path.pipeline.make_rendition`: decode with the recipe's draft, colour,
+            (`pjstore.render.pipeline.make_rendition`: decode with the recipe's draft, colour,
             LANCZOS, encode; the prefix already in memory, as an LMDB read is a memory map);
   vips      pyvips `thumbnail_buffer` of the whole source (shrink-on-load), written as JPEG
             (imgproxy's engine; one libvips thread, no operation cache), converted to sRGB where
@@ -41,10 +41,10 @@ from PIL import Image  # noqa: E402
 from pjstore.corpus import walk  # noqa: E402
 from pjstore.evaluation.timing import median_seconds  # noqa: E402
 from pjstore.ingest import prepare  # noqa: E402
-from pjstore.quality.contract import EOI  # noqa: E402
-from pjstore.read_path.colour import CONVERTS  # noqa: E402
-from pjstore.read_path.encode import encode  # noqa: E402
-from pjstore.read_path.pipeline import make_rendition  # noqa: E402
+from pjstore.render.colour import CONVERTS  # noqa: E402
+from pjstore.render.decode import EOI  # noqa: E402
+from pjstore.render.encode import encode  # noqa: E402
+from pjstore.render.pipeline import make_rendition  # noqa: E402
 
 VARIANTS = ("pjstore", "vips", "pillow")
 

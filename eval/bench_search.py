@@ -50,6 +50,7 @@ from pjstore import corpus  # noqa: E402
 from pjstore.encoder import metadata  # noqa: E402
 from pjstore.encoder.structure import parse  # noqa: E402
 from pjstore.evaluation.static_copies import icc_profile, make_copies  # noqa: E402
+from pjstore.evaluation.timing import cpu_seconds  # noqa: E402
 from pjstore.ingest import IngestOptions, prepare, served  # noqa: E402
 from pjstore.offset_map import measure  # noqa: E402
 from pjstore.quality.contract import QualityTarget, Reference  # noqa: E402
@@ -81,21 +82,15 @@ def parse_variant(text: str) -> tuple[str, SearchOptions]:
     return name or "custom", replace(SearchOptions(), **opts)
 
 
-def _cpu() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-
-
 def _write(job: tuple) -> dict:
     """One scheme's write of one image, in a fresh process: sizes, reads, CPU, peak RSS."""
     scheme, src, target, search, contract, entropy = job
-    start = _cpu()
+    start = cpu_seconds()
     if scheme == "mozjpeg":
         import mozjpeg_lossless_optimization
 
         blob = mozjpeg_lossless_optimization.optimize(src)
-        cpu = _cpu() - start
+        cpu = cpu_seconds() - start
         structure = parse(blob)
         offsets = measure(blob, structure.scan_ends, Reference.from_source(src, target))
         if contract == "served":
@@ -105,7 +100,7 @@ def _write(job: tuple) -> dict:
         stored, plan = len(blob), "mozjpeg"
     else:
         record = prepare(src, IngestOptions(scheme, target, search=search, contract=contract, entropy=entropy)).record
-        cpu = _cpu() - start
+        cpu = cpu_seconds() - start
         offsets, stored, plan = record.offsets, record.stored_bytes, record.scheme
     row = {"stored": stored, "plan": plan, "cpu": cpu,
            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

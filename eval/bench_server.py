@@ -33,7 +33,7 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from pjstore.corpus import walk  # noqa: E402
 from pjstore.errors import PjstoreError  # noqa: E402
 from pjstore.ingest import ingest  # noqa: E402
-from pjstore.read_path.pipeline import render  # noqa: E402
+from pjstore.read_path.serve import render  # noqa: E402
 from pjstore.samples import write_samples  # noqa: E402
 from pjstore.server.routes_images import BYTES_READ  # noqa: E402
 from pjstore.storage import Storage, open_storage  # noqa: E402

@@ -32,9 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pjstore.corpus import walk  # noqa: E402
 from pjstore.errors import PjstoreError  # noqa: E402
 from pjstore.ingest import IngestOptions, prepare  # noqa: E402
-from pjstore.quality.contract import EOI, Reference  # noqa: E402
-from pjstore.read_path.orient import orient  # noqa: E402
-from pjstore.read_path.pipeline import make_rendition  # noqa: E402
+from pjstore.quality.contract import Reference  # noqa: E402
+from pjstore.render.decode import EOI  # noqa: E402
+from pjstore.render.orient import orient  # noqa: E402
+from pjstore.render.pipeline import make_rendition  # noqa: E402
 from pjstore.rendition.formats import AVAILABLE, FORMATS  # noqa: E402
 
 # Accept-negotiated responses: the fewest bytes among the formats the client names (and JPEG).

@@ -17,9 +17,10 @@ from pjstore.encoder.structure import parse
 from pjstore.errors import CorruptJpeg, NotFound, PjstoreError
 from pjstore.ingest import as_uploaded
 from pjstore.migrate import chosen_alike, upgraded
-from pjstore.quality.contract import EOI, Reference, decode_prefix
-from pjstore.read_path.pipeline import make_rendition
+from pjstore.quality.contract import Reference, decode_prefix
 from pjstore.record import ImageRecord
+from pjstore.render.decode import EOI
+from pjstore.render.pipeline import make_rendition
 from pjstore.rendition.choose import grader
 from pjstore.storage.lmdb_store import LmdbStorage
 

@@ -20,8 +20,8 @@ from pjstore.encoder.structure import DEFAULT_MAX_APP_SEGMENTS, DEFAULT_MAX_SCAN
 from pjstore.errors import CorruptJpeg, NotFound, TooLarge, TruncatedJpeg
 from pjstore.offset_map import OffsetMap
 from pjstore.quality.contract import QualityTarget, Reference
-from pjstore.read_path.colour import default_colour
 from pjstore.record import AS_UPLOADED, CONTRACTS, ImageRecord
+from pjstore.render.colour import default_colour
 from pjstore.rendition.choose import DEFAULT_EGRESS, Look, served_offsets
 from pjstore.rendition.formats import MODERN
 from pjstore.scan_search import progressive

@@ -18,8 +18,8 @@ from pjstore.encoder.structure import parse
 from pjstore.errors import PjstoreError
 from pjstore.ingest import IngestOptions, served
 from pjstore.quality.contract import Reference
-from pjstore.read_path.colour import KEEP
 from pjstore.record import ImageRecord
+from pjstore.render.colour import KEEP
 from pjstore.rendition.choose import DEFAULT_EGRESS
 from pjstore.rendition.recipe import SEARCH_GENERATION
 from pjstore.storage import Storage

@@ -171,7 +171,7 @@ def assert_served_meets_contract(source: bytes, stored: bytes, record, target, e
     """Each row's recipe, run on its prefix, serves a file meeting the threshold (graded by the
     independent oracle), of the recorded length, within `egress` times the independent floor."""
     from pjstore.encoder.structure import parse
-    from pjstore.read_path.pipeline import make_rendition
+    from pjstore.render.pipeline import make_rendition
 
     cuts = parse(stored).scan_ends
     previous = 0

@@ -23,7 +23,7 @@ from PIL import Image
 from pjstore import ids
 from pjstore.cli import main, serving
 from pjstore.scan_search.options import SearchOptions
-from pjstore.server.settings import SETTINGS, ServerSettings, markdown_table
+from pjstore.server.settings import SETTINGS, ServerSettings
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -278,11 +278,6 @@ def test_every_server_setting_is_in_the_table():
     assert [s.name for s in SETTINGS] == [f for f in (f.name for f in dataclasses.fields(ServerSettings))
                                           if f in fields]
     assert ServerSettings() == ServerSettings(**{s.name: s.default for s in SETTINGS})
-
-
-def test_the_readme_table_is_the_settings_table():
-    readme = (REPO / "README.md").read_text()
-    assert markdown_table() in readme, "regenerate it: python -m pjstore.server.settings"
 
 
 def test_serve_options_and_variables_reach_the_settings(tmp_path, monkeypatch):

@@ -20,7 +20,7 @@ from pjstore.cli import main
 from pjstore.errors import CorruptJpeg, NotAJpeg, TooLarge, TruncatedJpeg
 from pjstore.fsck import fsck
 from pjstore.ingest import IngestOptions, ingest, prepare
-from pjstore.read_path.pipeline import render
+from pjstore.read_path.serve import render
 from pjstore.record import ImageRecord
 from pjstore.samples import encode
 from pjstore.server.app import create_app

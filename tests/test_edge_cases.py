@@ -15,7 +15,7 @@ from PIL import Image
 
 from pjstore.encoder.structure import parse
 from pjstore.ingest import IngestOptions, ingest, prepare
-from pjstore.read_path.pipeline import render
+from pjstore.read_path.serve import render
 from tools.jpegtran_wrapper import Jpegtran
 
 from edge_cases import ACCEPTED, CASES, REJECTED, SECRET, UPRIGHT, header_segments

@@ -13,7 +13,7 @@ from PIL import Image
 
 from pjstore.errors import CorruptJpeg, EmptyInput, NotAJpeg, TooLarge, TruncatedJpeg
 from pjstore.ingest import IngestOptions, ingest, prepare
-from pjstore.read_path.pipeline import render
+from pjstore.read_path.serve import render
 
 from edge_cases import CASES
 from helpers import (

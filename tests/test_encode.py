@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image, ImageFile
 
-from pjstore.read_path.encode import encode
+from pjstore.render.encode import encode
 
 
 def test_noisy_full_chroma_at_quality_100_encodes():

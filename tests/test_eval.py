@@ -16,8 +16,9 @@ from PIL import Image
 from pjstore.cli import main
 from pjstore.evaluation import compute_cost
 from pjstore.evaluation.tables import storage_columns, timing_columns
-from pjstore.quality.contract import EOI, QualityTarget
-from pjstore.read_path.pipeline import make_rendition
+from pjstore.quality.contract import QualityTarget
+from pjstore.render.decode import EOI
+from pjstore.render.pipeline import make_rendition
 from pjstore.rendition.recipe import LEGACY
 
 from helpers import contract_psnr

@@ -11,7 +11,7 @@ from PIL import Image
 from pjstore.evaluation.projection import Workload, project
 from pjstore.evaluation.static_copies import icc_profile, make_copies
 from pjstore.quality.contract import QualityTarget, Reference
-from pjstore.read_path.encode import encode
+from pjstore.render.encode import encode
 
 from helpers import contract_psnr
 

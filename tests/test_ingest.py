@@ -12,7 +12,7 @@ from PIL import Image
 from pjstore.errors import TooLarge
 from pjstore.ingest import IngestOptions, ingest, prepare
 from pjstore.quality.contract import QualityTarget
-from pjstore.read_path.pipeline import make_rendition
+from pjstore.render.pipeline import make_rendition
 
 from helpers import EOI, assert_offsets_meet_contract, assert_served_meets_contract
 

@@ -11,8 +11,9 @@ from PIL import Image, ImageCms, ImageOps
 from pjstore import samples
 from pjstore.errors import InvalidRequest, NotFound
 from pjstore.ingest import IngestOptions, ingest, prepare
-from pjstore.read_path.colour import to_served
-from pjstore.read_path.pipeline import make_rendition, pixels, render
+from pjstore.read_path.serve import render
+from pjstore.render.colour import to_served
+from pjstore.render.pipeline import make_rendition, pixels
 from pjstore.rendition.recipe import Recipe
 
 from helpers import near_srgb_icc, served_psnr

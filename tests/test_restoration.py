@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from skimage import data as samples
 
-from pjstore.read_path.restore import restore
+from pjstore.render.restore import restore
 from pjstore.rendition.recipe import Recipe
 from pjstore.rendition.restoration import TAPS, Restoration, fit
 
@@ -124,7 +124,7 @@ def test_sizes_far_below_the_fit_are_restored_at_its_own_size():
 
 def test_restored_renditions_meet_the_target_at_stored_and_between_sizes(tmp_path, cat):
     from pjstore.ingest import ingest
-    from pjstore.read_path.pipeline import render
+    from pjstore.read_path.serve import render
     from pjstore.storage import LmdbStorage
 
     source = cat

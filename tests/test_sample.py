@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from pjstore.quality.contract import QualityTarget, Reference
-from pjstore.read_path import pipeline
-from pjstore.read_path.encode import encode
+from pjstore.render import pipeline
+from pjstore.render.encode import encode
 from pjstore.rendition import sample
 from pjstore.rendition.choose import Look, SampledSearch, ScaleSearch, choose
 from pjstore.rendition.recipe import Recipe

@@ -87,7 +87,7 @@ def test_truncated_upload_is_422_and_nothing_is_stored(client, kinds):
     assert upload(client, kinds["gray"]).status_code == 201  # and the server goes on working
 
 
-# The README's status for each refusal; edge_cases.py has an input of every kind.
+# The status docs/http-api.md gives each refusal; edge_cases.py has an input of every kind.
 STATUS = {EmptyInput: 400, NotAJpeg: 415, TooLarge: 413, TruncatedJpeg: 422, CorruptJpeg: 422, UnsupportedJpeg: 422}
 
 

@@ -17,7 +17,7 @@ from pjstore.cli.serving import start_server
 from pjstore.corpus import walk
 from pjstore.errors import InvalidInput
 from pjstore.ingest import DEFAULT_SCHEME, SCHEMES, IngestOptions
-from pjstore.read_path.pipeline import render
+from pjstore.read_path.serve import render
 from pjstore.server.settings import ServerSettings
 
 

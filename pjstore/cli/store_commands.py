@@ -24,7 +24,7 @@ from pjstore.quality.contract import QualityTarget
 from pjstore.quality.metrics import DEFAULT_THRESHOLDS, METRICS
 from pjstore.quality.sizes import DEFAULT_SCALES
 from pjstore.read_path.original import handed_out
-from pjstore.read_path.pipeline import render
+from pjstore.read_path.serve import render
 from pjstore.record import CONTRACTS, ImageRecord
 from pjstore.rendition.formats import FORMATS
 

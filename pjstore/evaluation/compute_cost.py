@@ -18,8 +18,8 @@ from pjstore.encoder.pillow_open import open_jpeg
 from pjstore.evaluation.tables import TimingRow
 from pjstore.evaluation.timing import median_seconds
 from pjstore.quality.sizes import target_size
-from pjstore.read_path.decode import decode
-from pjstore.read_path.pipeline import make_rendition
+from pjstore.render.decode import decode
+from pjstore.render.pipeline import make_rendition
 from pjstore.rendition.recipe import LEGACY, draft_for
 
 try:

@@ -21,8 +21,9 @@ from pjstore.evaluation.schemes import BASELINE, STATIC, Scheme
 from pjstore.evaluation.static_copies import icc_profile, make_copies
 from pjstore.evaluation.tables import StorageRow, pct
 from pjstore.ingest import IngestOptions, prepare
-from pjstore.quality.contract import EOI, QualityTarget, Reference, decode_rgb
-from pjstore.read_path.pipeline import make_rendition
+from pjstore.quality.contract import QualityTarget, Reference, decode_rgb
+from pjstore.render.decode import EOI
+from pjstore.render.pipeline import make_rendition
 from pjstore.rendition.recipe import LEGACY
 
 

@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pjstore.encoder import metadata
 from pjstore.encoder.structure import parse
 from pjstore.ingest import IngestOptions, prepare, served
-from pjstore.quality.contract import EOI, Reference
+from pjstore.quality.contract import Reference
 from pjstore.read_path import select
-from pjstore.read_path.pipeline import make_rendition
 from pjstore.record import ImageRecord
+from pjstore.render.decode import EOI
+from pjstore.render.pipeline import make_rendition
 from pjstore.rendition.choose import DEFAULT_EGRESS, grader
 from pjstore.rendition.recipe import LEGACY
 

@@ -23,7 +23,7 @@ from PIL import Image
 
 from pjstore.encoder.pillow_open import open_jpeg
 from pjstore.quality.contract import Reference, decode_rgb
-from pjstore.read_path.encode import encode
+from pjstore.render.encode import encode
 from pjstore.rendition.choose import lowest_quality
 
 SUBSAMPLINGS = ("4:4:4", "4:2:0")

@@ -6,6 +6,7 @@ on shared cores falls on all of them alike; one untimed round first warms caches
 
 from __future__ import annotations
 
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -29,3 +30,9 @@ def median_seconds(calls: dict[str, Callable[[], object]], repeats: int = 5,
             call()
             times[name].append(clock() - t0)
     return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its waited-for children (jpegtran runs as one) so far."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime

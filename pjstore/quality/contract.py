@@ -18,8 +18,8 @@ from pjstore.encoder.pillow_open import open_jpeg
 from pjstore.errors import CorruptJpeg
 from pjstore.quality.metrics import METRICS, PERFECT
 from pjstore.quality.sizes import DEFAULT_SCALES, target_size
-
-EOI = b"\xff\xd9"
+from pjstore.render.colour import reference_colour
+from pjstore.render.decode import EOI, decode
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,7 @@ class Reference:
 
     @classmethod
     def served(cls, source: bytes | memoryview, target: QualityTarget, colour: str) -> Reference:
-        """In the colour space a recipe with `colour` serves (see pjstore.read_path.colour)."""
-        from pjstore.read_path.colour import reference_colour
-        from pjstore.read_path.decode import decode
-
+        """In the colour space a recipe with `colour` serves (see pjstore.render.colour)."""
         return cls(reference_colour(decode(bytes(source)), colour), target)
 
     @property

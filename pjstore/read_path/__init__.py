@@ -1,6 +1,6 @@
-"""The read path: request -> select scale -> read prefix -> decode -> scale -> orient -> encode.
+"""The serving path: request -> select scale -> read prefix -> render (`pjstore.render`).
 
-Each step is one small module reading the scale's recipe (`pjstore.rendition.recipe`);
-`pipeline.render` runs them in that order, and `pipeline.make_rendition` is the only code that makes
-a rendition (the write path's recipe search runs it too).
+`select` picks the stored scale a request is served from, `prefix` reads only its bytes, `serve`
+runs the two and hands the prefix to the render core; `original` hands out the whole stored file
+(`/original`, `export`).
 """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pjstore.quality.contract import EOI
+from pjstore.render.decode import EOI
 from pjstore.storage import Storage
 
 

@@ -26,11 +26,12 @@ import numpy as np
 from PIL import Image
 
 from pjstore.offset_map import OffsetMap, ScaleOffset, rounded
-from pjstore.quality.contract import EOI, Reference, decode_rgb
+from pjstore.quality.contract import Reference, decode_rgb
 from pjstore.quality.metrics import METRICS
-from pjstore.read_path import pipeline
-from pjstore.read_path.colour import CONVERT
-from pjstore.read_path.orient import orient
+from pjstore.render import pipeline
+from pjstore.render.colour import CONVERT
+from pjstore.render.decode import EOI
+from pjstore.render.orient import orient
 from pjstore.rendition import restoration, sample
 from pjstore.rendition.formats import (
     AVAILABLE,

@@ -1,7 +1,7 @@
 """The rendition recipe: how one stored scale's prefix becomes the baseline JPEG a user receives.
 
-A recipe is chosen at write time (`pjstore.rendition.choose`) by running the read path itself on
-candidate prefixes, kept in the record, and followed exactly by every read.
+A recipe is chosen at write time (`pjstore.rendition.choose`) by running the render core
+(`pjstore.render`) on candidate prefixes, kept in the record, and followed exactly by every read.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from pjstore import ids
 from pjstore.errors import InvalidRequest, NotFound, PjstoreError
 from pjstore.read_path import select
 from pjstore.read_path.original import handed_out
-from pjstore.read_path.pipeline import render_selection
+from pjstore.read_path.serve import render_selection
 from pjstore.record import ImageRecord
 from pjstore.rendition.formats import FORMATS, MEDIA_TYPES, parse_format
 from pjstore.server.auth import require_key, require_signature

@@ -3,12 +3,10 @@
 Each setting is written once, as a row of SETTINGS (name, environment variable, kind, default,
 help), as imgproxy's config.go does: `serve`'s click options, `from_env`/`to_env` (how every
 uvicorn worker process, which builds its own app through the factory, sees the same
-configuration) and the README's table (`markdown_table`) are all made from it, and the dataclass
+configuration) and docs/configuration.md (`pjstore.docs`) are all made from it, and the dataclass
 validates the values in one place whichever way they came in. The tuned search's options ride
 along as `PJSTORE_SEARCH_<FIELD>` variables (`search_env`), so uploads are planned as `ingest`
 plans them.
-
-    python -m pjstore.server.settings   # prints the README's table
 """
 
 from __future__ import annotations
@@ -40,7 +38,7 @@ class SettingsError(ConfigError):
 class Kind:
     """How a setting's text becomes a value and back; `unset` is what an empty or absent text means."""
 
-    name: str  # as shown in the README and `--help`
+    name: str  # as shown in docs/configuration.md and `--help`
     parse: Callable[[str], Any]
     unset: Any = None  # the value an empty text stands for
 
@@ -278,16 +276,3 @@ def _text(value: Any) -> str:
     if isinstance(value, tuple):
         return ",".join(map(str, value))
     return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def markdown_table() -> str:
-    """The README's table of serve settings, made from SETTINGS."""
-    lines = ["| option / variable | default | what it does | imgproxy |", "|---|---|---|---|"]
-    for s in SETTINGS:
-        lines.append(f"| `{s.option}` / `{s.env}` | {s.shown_default()} | {s.help} | "
-                     f"{f'`{s.imgproxy}`' if s.imgproxy else ''} |")
-    return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    print(markdown_table())

@@ -12,8 +12,9 @@ from PIL import Image
 
 from pjstore.encoder.pillow_open import open_jpeg
 from pjstore.errors import CorruptJpeg
-from pjstore.quality.contract import EOI
 from pjstore.rendition.recipe import draft_for
+
+EOI = b"\xff\xd9"  # the end-of-image marker: closes a stored prefix so it decodes as a whole JPEG
 
 
 def decode(jpeg: bytes, draft: int = 1, size: tuple[int, int] | None = None) -> Image.Image:

@@ -1,60 +1,25 @@
-"""The read path end to end: a stored image and a requested size in, a baseline JPEG out.
+"""Bytes + recipe -> rendition: a stored prefix (already read) made into what is served.
 
-`make_rendition` is the only code that makes a rendition: the server, the CLI and the write path's
-recipe search (`pjstore.rendition.choose`) all call it, the search through its parts
+The steps in order: decode (with the recipe's draft) -> colour -> scale -> restore -> orient ->
+encode, one module each in this package; it knows no storage and no record. `make_rendition` is
+the only code that makes a rendition: the serving path (`pjstore.read_path.serve`), the CLI and the
+write path's recipe search (`pjstore.rendition.choose`) all call it, the search through its parts
 (`decoded`, `coloured`, `finished`, then `encode_pixels`), so what a record promises is what is sent.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from PIL import Image
 
-from pjstore import ids
-from pjstore.read_path import select
-from pjstore.read_path.colour import CONVERT, to_served
-from pjstore.read_path.decode import decode
-from pjstore.read_path.encode import encode
-from pjstore.read_path.orient import orient
-from pjstore.read_path.prefix import read_prefix
-from pjstore.read_path.restore import restore
-from pjstore.read_path.scale import scale as resize
-from pjstore.record import ImageRecord
+from pjstore.render.colour import CONVERT, to_served
+from pjstore.render.decode import decode
+from pjstore.render.encode import encode
+from pjstore.render.orient import orient
+from pjstore.render.restore import restore
+from pjstore.render.scale import scale as resize
 from pjstore.rendition import formats
 from pjstore.rendition.formats import Encoding
 from pjstore.rendition.recipe import Recipe
-from pjstore.storage import Storage
-
-
-@dataclass(frozen=True)
-class Rendition:
-    data: bytes  # a baseline JPEG, or WebP/AVIF where `encoding` says
-    width: int  # served (upright) size
-    height: int
-    bytes_read: int  # stored bytes read to make it (the scale's offset)
-    scale: float  # the stored scale it was made from
-    recipe: Recipe  # what made it
-    encoding: Encoding | None = None  # WebP/AVIF encoding of the recipe's pixels (None: JPEG)
-
-    @property
-    def format(self) -> str:
-        return "jpeg" if self.encoding is None else self.encoding.format
-
-
-def render(store: Storage, image_id: str, *, scale: float | None = None, width: int | None = None,
-           height: int | None = None, format: str = "jpeg") -> Rendition:
-    """Serve `image_id` at a stored `scale`, or at an upright `width` or `height`, as `format`."""
-    record = store.info(ids.validate(image_id))
-    chosen = select.by_scale(record, scale) if scale is not None else select.by_size(record, width, height)
-    return render_selection(store, record, select.in_format(record, chosen, format))
-
-
-def render_selection(store: Storage, record: ImageRecord, chosen: select.Selection) -> Rendition:
-    """Serve a selection already made from `record` (the server has both before it renders)."""
-    prefix = read_prefix(store, record.id, chosen.entry.offset, record.stored_bytes)
-    data, (w, h) = make_rendition(prefix, chosen.recipe, chosen.size, record.orientation, chosen.encoding)
-    return Rendition(data, w, h, chosen.entry.offset, chosen.entry.scale, chosen.recipe, chosen.encoding)
 
 
 def make_rendition(jpeg: bytes, recipe: Recipe, size: tuple[int, int], orientation: int = 1,
