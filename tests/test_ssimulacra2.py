@@ -103,9 +103,10 @@ def test_served_renditions_meet_an_ssimulacra2_target(kinds, kind):
     independent reference (helpers.served_reference), graded with the fixture-checked score; below
     8x8 the metric falls back to exact equality, as SSIM's does."""
     from pjstore.ingest import IngestOptions, prepare
-    from pjstore.quality.contract import EOI, QualityTarget
+    from pjstore.quality.contract import QualityTarget
     from pjstore.quality.metrics import DEFAULT_THRESHOLDS
-    from pjstore.read_path.pipeline import make_rendition
+    from pjstore.render.decode import EOI
+    from pjstore.render.pipeline import make_rendition
 
     from helpers import open_image, served_reference
 
