@@ -175,7 +175,7 @@ def plot(rows: list[LookRow], title: str, out: Path) -> None:
     ax.set_xlabel("scale")
     ax.set_ylabel("SSIMULACRA 2 (against the ideal resize)")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="lower right")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
@@ -191,10 +191,10 @@ def sheet(image: str, rows: list[LookRow], crops: list[Crops], side: int, out: P
     heights = [c.reference.shape[0] * z + caption + pad for c, z in zip(crops, zooms, strict=True)]
     canvas = Image.new("RGB", (pad + (side + pad) * len(columns), title + sum(heights)), "white")
     draw = ImageDraw.Draw(canvas)
-    draw.text((pad, 4), f"{image}: 1:1 crops of the most detailed region at each scale (the whole rendition where "
-                        "smaller, enlarged by whole pixels as said)", fill="black", font=font)
-    draw.text((pad, 18), "S2 = SSIMULACRA 2 against the reference (70 high, 50 medium, 30 low quality); "
-                         "dB = PSNR; kB = the whole file", fill="black", font=font)
+    draw.text((pad, 4), f"{image}: 1:1 crops, most detailed region (small renditions whole, enlarged)",
+              fill="black", font=font)
+    draw.text((pad, 18), "S2 = SSIMULACRA 2 vs the reference (70 high, 50 medium, 30 low); dB = PSNR; kB = whole file",
+              fill="black", font=font)
     top = title
     for c, zoom, height in zip(crops, zooms, heights, strict=True):
         h, w = c.reference.shape[:2]

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from helpers import crop, served_psnr
 from pjstore.ingest import ingest
 from pjstore.read_path.serve import render
 from pjstore.samples import encode
 from pjstore.storage.lmdb_store import LmdbStorage
+
+from helpers import crop, served_psnr
 
 LOOK = Path(__file__).resolve().parents[1] / "eval" / "look.py"
 
