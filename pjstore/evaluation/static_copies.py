@@ -49,16 +49,24 @@ def icc_profile(source: bytes) -> bytes | None:
 def make_copies(reference: Reference, icc: bytes | None) -> tuple[Copy, ...]:
     """One copy per target scale: the smallest passing one (or the best flagged one at quality 100)."""
     target = reference.target
-    copies = []
-    for scale, threshold in zip(target.scales, target.thresholds, strict=True):  # QualityTarget checks
-        found = [_lowest_passing(reference, scale, threshold, icc, sub) for sub in SUBSAMPLINGS]
-        passing = [c for c in found if c.meets]
-        copies.append(min(passing, key=lambda c: len(c.data)) if passing else max(found, key=lambda c: c.score))
-    return tuple(copies)
+    return tuple(smallest(reference, scale, threshold, icc)  # QualityTarget checks the pairing
+                 for scale, threshold in zip(target.scales, target.thresholds, strict=True))
+
+
+def smallest(reference: Reference, scale: float, threshold: float, icc: bytes | None,
+             guess: int | None = None) -> Copy:
+    """The smallest copy at `scale` (1.0 too: the whole size) meeting `threshold` in the reference's
+    metric, over both chromas, or the better-scoring flagged one at quality 100. A `guess` of the
+    quality (a neighbouring scale's answer) saves encodes where the metric is slow, not the answer."""
+    found: list[Copy] = []
+    for sub in SUBSAMPLINGS:
+        found.append(_lowest_passing(reference, scale, threshold, icc, sub, found[-1].quality if found else guess))
+    passing = [c for c in found if c.meets]
+    return min(passing, key=lambda c: len(c.data)) if passing else max(found, key=lambda c: c.score)
 
 
 def _lowest_passing(reference: Reference, scale: float, threshold: float, icc: bytes | None,
-                    subsampling: str) -> Copy:
+                    subsampling: str, guess: int | None) -> Copy:
     pixels = Image.fromarray(reference.at(reference.size(scale)))
 
     def at(quality: int) -> Copy:
@@ -66,5 +74,5 @@ def _lowest_passing(reference: Reference, scale: float, threshold: float, icc: b
         score = reference.score(decode_rgb(data), scale)
         return Copy(scale, data, quality, subsampling, score, score >= threshold)
 
-    lowest = lowest_quality(at, lambda c: c.meets)
+    lowest = lowest_quality(at, lambda c: c.meets, guess)
     return at(100) if lowest is None else lowest[1]
