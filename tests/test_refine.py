@@ -172,6 +172,21 @@ def test_uploads_get_503_with_retry_after_while_the_refinement_queue_is_full(tmp
             assert served_psnr(kinds["420_q75"], response.content, row["scale"]) >= threshold
 
 
+
+def test_the_page_says_an_image_is_provisional(tmp_path, kinds, monkeypatch):
+    """The gallery explains why every size of a provisional image reads the whole file, instead of
+    the note for images whose first scans meet every size; a refined image loses it."""
+    monkeypatch.setattr(server_app, "Refiners", NoRefiners)
+    with make_client(tmp_path, refine_workers=1) as c:
+        first = c.post("/v1/images", content=kinds["420_q75"], headers=JPEG).json()
+        page = c.get("/").text
+        figure = page[page.index(f'data-id="{first["id"]}"'):]
+        assert 'class="note provisional"' in figure[:figure.index("</figure>")]
+        refine_next(c.app.state.pjstore.store, IngestOptions(), LEASE)
+        page = c.get("/").text
+        figure = page[page.index(f'data-id="{first["id"]}"'):]
+        assert "provisional" not in figure[:figure.index("</figure>")]
+
 def test_the_server_refines_its_uploads_in_the_background(tmp_path, kinds):
     source = encode(pixels("astronaut")[:300, :400], 88, "4:2:0")
     with make_client(tmp_path, refine_workers=1) as c:

@@ -42,6 +42,7 @@ class Traffic:
         self.url, self.seeds = url, seeds
         self.acknowledged: list[str] = []  # ids answered 201 or 200
         self.failures: list[str] = []  # any answer but those expected
+        self.refused = 0  # 503 + Retry-After: refused before the server accepted the work
         self.writing = threading.Event()  # set at the first acknowledged upload: the pools are up
         self._threads = [threading.Thread(target=self._upload) for _ in range(UPLOADERS)]
         self._threads += [threading.Thread(target=self._read) for _ in range(READERS)]
@@ -58,6 +59,11 @@ class Traffic:
                 if response.status_code in (200, 201):
                     self.acknowledged.append(response.json()["id"])
                     self.writing.set()
+                elif response.status_code == 503 and "Retry-After" in response.headers:
+                    # Refused before it was accepted (the refinement queue is full: uploads outpace
+                    # the background search here); nothing is stored, and the client may retry.
+                    self.refused += 1
+                    time.sleep(0.1)
                 else:
                     self.failures.append(f"upload: {response.status_code} {response.text}")
 

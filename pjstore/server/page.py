@@ -62,7 +62,10 @@ def figure(record: ImageRecord, s: ServerState) -> str:
                      f'<td>{_pct(r["offset"], record.source_bytes)}</td></tr>')
     table.append("</table>")
     note = ""
-    if reads.one_prefix_for_all_sizes(record):
+    if record.provisional:  # every size reads the whole file for now: say why, not "one prefix"
+        note = ('<p class="note provisional">Provisional: every size is served from the whole file, at a '
+                "quality verified to meet the target, until this upload's recipe search has run.</p>")
+    elif reads.one_prefix_for_all_sizes(record):
         note = (f'<p class="note">Every size reads the same {_n(rows[0]["offset"])} bytes: the first scans '
                 "(the DC scan, an eighth-scale image) alone meet every size's quality target.</p>")
     return (f'<figure data-id="{record.id}"><picture>{sources}<img src="{escape(shown["url"])}" srcset="{srcset}" '
