@@ -12,7 +12,10 @@ real encode and decode). The first prefix with a recipe inside the policy wins
 (fewest stored bytes read), and among its recipes inside the policy the coarsest decode serving
 within 5% of the fewest bytes (renders faster), unrestored where that is as good. The whole
 file always qualifies (it serves the floor). One walk answers several policies at once (the
-eval's frontier), since the recipes found at a prefix do not depend on k.
+eval's frontier), since the recipes found at a prefix do not depend on k. The walk encodes with
+libjpeg-turbo; each chosen recipe is then searched once more encoded by jpegli (same prefix,
+decode and pixels, its 4:2:0 only; colour images), which is kept where it serves fewer bytes at
+the threshold. The floor stays libjpeg-turbo's: what static copies would store.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pjstore.quality.metrics import METRICS
 from pjstore.render import pipeline
 from pjstore.render.colour import CONVERT
 from pjstore.render.decode import EOI
+from pjstore.render.encode import JPEGLI, JPEGLI_SUBSAMPLING
 from pjstore.render.orient import orient
 from pjstore.rendition import restoration, sample
 from pjstore.rendition.formats import (
@@ -186,7 +190,7 @@ class ScaleSearch:
     def __init__(self, reference: Reference, size: tuple[int, int], threshold: float, look: Look,
                  restoring: bool = True):
         self.reference, self.size, self.threshold = reference, size, threshold
-        self.orientation, self.colour = look.orientation, look.colour
+        self.orientation, self.colour, self.grey = look.orientation, look.colour, look.grey
         self.subsamplings = SEARCHED_SUBSAMPLINGS[-1:] if look.grey else SEARCHED_SUBSAMPLINGS
         self.upright = upright(reference, size, look.orientation)
         self.metric = reference.target.metric
@@ -194,10 +198,10 @@ class ScaleSearch:
         self.grade = lambda data: self.grade_pixels(decode_rgb(data))
         self.want = reference.at(size)  # stored axes, as the restoration is fit before orienting
         self.restoring = restoring and size[0] * size[1] <= restoration.MAX_PIXELS
-        # Per decode, restoration or not, and chroma: the last answer, the last quality over the budget.
-        self.guesses: dict[tuple[int, bool, str], int] = {}
-        self.over_budget: dict[tuple[int, bool, str], int] = {}
-        self.sampled_guesses: dict[tuple[int, bool, str], int] = {}  # the sample's last answers
+        # Per decode, restoration or not, chroma and encoder: the last answer, the last quality over the budget.
+        self.guesses: dict[tuple[int, bool, str, str], int] = {}
+        self.over_budget: dict[tuple[int, bool, str, str], int] = {}
+        self.sampled_guesses: dict[tuple[int, bool, str, str], int] = {}  # the sample's last answers
 
     @functools.cached_property
     def sampled_want(self) -> np.ndarray | None:
@@ -237,7 +241,7 @@ class ScaleSearch:
                 budget: float) -> tuple[Recipe, Encoded] | None:
         """The lowest quality of `recipe` (its decode, restoration and chroma) whose encoding of
         `served` meets the threshold within `budget` bytes."""
-        key = (recipe.draft, recipe.restore is not None, recipe.subsampling)
+        key = (recipe.draft, recipe.restore is not None, recipe.subsampling, recipe.encoder)
         encodes: dict[int, bytes] = {}
         scored: dict[int, Encoded] = {}
 
@@ -281,6 +285,17 @@ class ScaleSearch:
         q, encoded = lowest
         self.guesses[key] = q
         return replace(recipe, quality=q), encoded
+
+    def by_jpegli(self, prefix: bytes, chosen: Recipe, served_bytes: int) -> tuple[Recipe, Encoded] | None:
+        """`chosen` (read from `prefix`) encoded by jpegli instead, at its lowest quality meeting the
+        threshold, where that serves fewer than `served_bytes`; None elsewhere and for greyscale
+        (pyjpegli writes it as three components)."""
+        if self.grey:
+            return None
+        recipe = replace(chosen, encoder=JPEGLI, subsampling=JPEGLI_SUBSAMPLING)
+        served, icc = pipeline.pixels(pipeline.decoded(prefix, recipe, self.size), recipe, self.size,
+                                      self.orientation)
+        return self._lowest(served, icc, recipe, served_bytes - 1)
 
     def best_effort(self, whole: bytes) -> tuple[Recipe, Encoded]:
         """When no quality meets the threshold: the best-scoring quality-100 rendition of the whole file."""
@@ -356,7 +371,21 @@ def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scal
             if best is not None:
                 recipe, encoded = best
                 found[k] = Choice(index, recipe, encoded.score, len(encoded.data), floor_bytes)
-    return found
+    by_recipe: dict[tuple[int, Recipe], Choice] = {}  # policies often agree
+    for c in found.values():
+        if (c.index, c.recipe) not in by_recipe:
+            by_recipe[c.index, c.recipe] = smaller_by_jpegli(c, search, stored, scan_ends)
+    return {k: by_recipe[c.index, c.recipe] for k, c in found.items()}
+
+
+def smaller_by_jpegli(chosen: Choice, search: ScaleSearch, stored: bytes, scan_ends: tuple[int, ...]) -> Choice:
+    """`chosen` encoded by jpegli where that serves fewer bytes at the threshold (ScaleSearch.by_jpegli)."""
+    prefix = stored if chosen.index == len(scan_ends) - 1 else bytes(stored[:scan_ends[chosen.index]]) + EOI
+    smaller = search.by_jpegli(prefix, chosen.recipe, chosen.served_bytes)
+    if smaller is None:
+        return chosen
+    recipe, encoded = smaller
+    return replace(chosen, recipe=recipe, score=encoded.score, served_bytes=len(encoded.data))
 
 
 def choose_encoding(image: Image.Image, icc: bytes | None, fmt: str, grade: Callable[[bytes], float],
