@@ -2,7 +2,7 @@
 
     python eval/encoders.py ../shared/corpus/hires --limit 3 > eval/results/encoders-hires.md
     python eval/encoders.py ../shared/corpus/photos --limit 16 > eval/results/encoders-photos.md
-    python eval/encoders.py ../shared/corpus/photos --limit 12 --ingest > eval/results/encoders-ingest-photos.md
+    python eval/encoders.py ../shared/corpus/photos --limit 4 --ingest > eval/results/encoders-ingest-photos.md
 
 Per image and scale (10/25/50/100%), both encoders get the same pixels: the contract's reference
 (the source decoded, LANCZOS to the scale's exact size), what an ideal render would serve. Per
@@ -136,13 +136,13 @@ def ingested(files: list[Path], metrics: list[str]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("corpus", type=Path)
+    ap.add_argument("corpus", type=Path, nargs="+", help="JPEG files or directories")
     ap.add_argument("--limit", type=int)
     ap.add_argument("--metrics", nargs="+", default=["ssimulacra2", "psnr"], choices=sorted(METRICS))
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--ingest", action="store_true", help="the recipe search's outcome with and without jpegli")
     a = ap.parse_args()
-    files = walk((a.corpus,))[: a.limit]
+    files = walk(tuple(a.corpus))[: a.limit]
     if a.ingest:
         ingested(files, a.metrics)
         return
