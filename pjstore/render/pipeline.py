@@ -62,4 +62,4 @@ def encode_pixels(image: Image.Image, recipe: Recipe, icc: bytes | None, encodin
     """Step 8: a baseline JPEG as the recipe says, or WebP/AVIF as `encoding` says."""
     if encoding is not None:
         return formats.encode(image, encoding, icc)
-    return encode(image, recipe.quality, icc, recipe.subsampling)
+    return encode(image, recipe.quality, icc, recipe.subsampling, recipe.encoder)

@@ -21,6 +21,10 @@ the scan search's predicted cuts (pjstore.ingest). Every decode is still tried: 
 far larger than the rendition (a 12 MP decode for 3 MP) cut 20-35% more CPU, but on 2 of 5 hires
 photos the finer decode met the budget at a much shorter prefix (reads at 10% +50%, at 50% +44%).
 The quality search itself and its graders are pjstore.rendition.quality_search.
+
+The walk encodes with libjpeg-turbo; each chosen recipe is then searched once more encoded by
+jpegli (same prefix, decode and pixels, its 4:2:0 only; colour images), which is kept where it
+serves fewer bytes at the threshold. The floor stays libjpeg-turbo's: what static copies would store.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from pjstore.quality.metrics import mse_of
 from pjstore.render import pipeline
 from pjstore.render.colour import CONVERT, KEEP
 from pjstore.render.decode import EOI
+from pjstore.render.encode import JPEGLI, JPEGLI_SUBSAMPLING
 from pjstore.rendition import restoration, sample
 from pjstore.rendition.formats import (
     AVAILABLE,
@@ -83,9 +88,9 @@ class Choice:
     floor_bytes: int
 
 
-def _key(recipe: Recipe) -> tuple[int, bool, str]:
-    """What a search's guesses are kept by: decode, restoration or not, chroma."""
-    return recipe.draft, recipe.restore is not None, recipe.subsampling
+def _key(recipe: Recipe) -> tuple[int, bool, str, str]:
+    """What a search's guesses are kept by: decode, restoration or not, chroma, encoder."""
+    return recipe.draft, recipe.restore is not None, recipe.subsampling, recipe.encoder
 
 
 class ScaleSearch:
@@ -94,7 +99,7 @@ class ScaleSearch:
     def __init__(self, reference: Reference, size: tuple[int, int], threshold: float, look: Look,
                  restoring: bool = True, fast: bool = False):
         self.reference, self.size, self.threshold, self.fast = reference, size, threshold, fast
-        self.orientation, self.colour = look.orientation, look.colour
+        self.orientation, self.colour, self.grey = look.orientation, look.colour, look.grey
         self.subsamplings = SEARCHED_SUBSAMPLINGS[-1:] if look.grey else SEARCHED_SUBSAMPLINGS
         self.upright = upright(reference, size, look.orientation)
         self.metric = reference.target.metric
@@ -103,9 +108,9 @@ class ScaleSearch:
         self.want = reference.at(size)  # stored axes, as the restoration is fit before orienting
         self.restoring = restoring and size[0] * size[1] <= restoration.MAX_PIXELS
         # Per decode, restoration or not, and chroma: the last answer, the last quality over the budget.
-        self.guesses: dict[tuple[int, bool, str], int] = {}
-        self.over_budget: dict[tuple[int, bool, str], int] = {}
-        self.sampled_guesses: dict[tuple[int, bool, str], int] = {}  # the sample's last answers
+        self.guesses: dict[tuple[int, bool, str, str], int] = {}
+        self.over_budget: dict[tuple[int, bool, str, str], int] = {}
+        self.sampled_guesses: dict[tuple[int, bool, str, str], int] = {}  # the sample's last answers
         self.calibration: dict[str, float] = {}  # per chroma, whole bytes over predicted (fast search)
 
     @functools.cached_property
@@ -231,6 +236,17 @@ class ScaleSearch:
         self.guesses[key] = q
         return replace(recipe, quality=q), encoded
 
+    def by_jpegli(self, prefix: bytes, chosen: Recipe, served_bytes: int) -> tuple[Recipe, Encoded] | None:
+        """`chosen` (read from `prefix`) encoded by jpegli instead, at its lowest quality meeting the
+        threshold, where that serves fewer than `served_bytes`; None elsewhere and for greyscale
+        (pyjpegli writes it as three components)."""
+        if self.grey:
+            return None
+        recipe = replace(chosen, encoder=JPEGLI, subsampling=JPEGLI_SUBSAMPLING)
+        served, icc = pipeline.pixels(pipeline.decoded(prefix, recipe, self.size), recipe, self.size,
+                                      self.orientation)
+        return self._lowest(served, icc, recipe, served_bytes - 1)
+
     def best_effort(self, whole: bytes) -> tuple[Recipe, Encoded]:
         """When no quality meets the threshold: the best-scoring quality-100 rendition of the whole file."""
         options = []
@@ -313,7 +329,21 @@ def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scal
             if best is not None:
                 recipe, encoded = best
                 found[k] = Choice(index, recipe, encoded.score, len(encoded.data), floor_bytes)
-    return found
+    by_recipe: dict[tuple[int, Recipe], Choice] = {}  # policies often agree
+    for c in found.values():
+        if (c.index, c.recipe) not in by_recipe:
+            by_recipe[c.index, c.recipe] = smaller_by_jpegli(c, search, stored, scan_ends)
+    return {k: by_recipe[c.index, c.recipe] for k, c in found.items()}
+
+
+def smaller_by_jpegli(chosen: Choice, search: ScaleSearch, stored: bytes, scan_ends: tuple[int, ...]) -> Choice:
+    """`chosen` encoded by jpegli where that serves fewer bytes at the threshold (ScaleSearch.by_jpegli)."""
+    prefix = stored if chosen.index == len(scan_ends) - 1 else bytes(stored[:scan_ends[chosen.index]]) + EOI
+    smaller = search.by_jpegli(prefix, chosen.recipe, chosen.served_bytes)
+    if smaller is None:
+        return chosen
+    recipe, encoded = smaller
+    return replace(chosen, recipe=recipe, score=encoded.score, served_bytes=len(encoded.data))
 
 
 def choose_encoding(image: Image.Image, icc: bytes | None, fmt: str, grade: Callable[[bytes], float],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pjstore.render.encode import ENCODERS, JPEGLI, JPEGLI_SUBSAMPLING, LIBJPEG_TURBO
 from pjstore.rendition.restoration import Restoration
 
 # The recipe search's generation, kept in each record it chooses, so `pjstore migrate` can re-choose
@@ -31,6 +32,7 @@ class Recipe:
     subsampling: str = "4:2:0"  # ignored for greyscale
     colour: str = "none"
     restore: Restoration | None = None  # a filter fit to the reference, applied after the resize
+    encoder: str = LIBJPEG_TURBO  # pjstore.render.encode.ENCODERS
 
     def __post_init__(self) -> None:
         if self.draft not in DRAFTS:
@@ -46,19 +48,25 @@ class Recipe:
             raise ValueError(f"colour must be one of {COLOURS}, not {self.colour!r}")
         if self.restore is not None and not isinstance(self.restore, Restoration):
             raise ValueError(f"restore must be a Restoration or None, not {self.restore!r}")
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, not {self.encoder!r}")
+        if self.encoder == JPEGLI and self.subsampling != JPEGLI_SUBSAMPLING:
+            raise ValueError(f"jpegli writes {JPEGLI_SUBSAMPLING} only, not {self.subsampling}")
 
     def to_json(self) -> dict:
         return {"draft": self.draft, "reducing_gap": self.reducing_gap, "quality": self.quality,
                 "subsampling": self.subsampling, "colour": self.colour,
-                "restore": None if self.restore is None else self.restore.to_json()}
+                "restore": None if self.restore is None else self.restore.to_json(), "encoder": self.encoder}
 
     @classmethod
     def from_json(cls, d: dict) -> Recipe:
-        """Rows before record version 4 have no `restore` (none)."""
+        """Rows before record version 4 have no `restore` (none); rows chosen before jpegli, no
+        `encoder` (libjpeg-turbo)."""
         restore = d.get("restore")
         return cls(draft=d["draft"], reducing_gap=d["reducing_gap"], quality=d["quality"],
                    subsampling=d["subsampling"], colour=d["colour"],
-                   restore=None if restore is None else Restoration.from_json(restore))
+                   restore=None if restore is None else Restoration.from_json(restore),
+                   encoder=d.get("encoder", LIBJPEG_TURBO))
 
 
 # What 0.1.0 served for every scale: a full decode, LANCZOS, quality 85, 4:2:0, the profile copied.
