@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from pjstore.quality.contract import QualityTarget, Reference
+from pjstore.quality.metrics import METRICS
 from pjstore.render import pipeline
 from pjstore.render.encode import encode
 from pjstore.rendition import sample
@@ -141,5 +142,5 @@ def test_grey_renditions_are_sampled_against_the_rgb_reference(metric, threshold
     assert mosaic is not None
     def score(quality: int) -> float:
         tiles = decoded(encode(Image.fromarray(mosaic), quality, None, "4:2:0"))
-        return sampled.score(sample.inner(sample.mosaic(want)), sample.inner(tiles))
+        return METRICS[metric](sample.inner(sample.mosaic(want)), sample.inner(tiles))
     assert score(q) >= threshold > score(q - 1)

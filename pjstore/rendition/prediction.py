@@ -5,16 +5,13 @@ Predictions only order and prune the search; what a record keeps is verified who
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 from PIL import Image
 
 from pjstore.quality.contract import decode_rgb
 from pjstore.quality.metrics import METRICS, mse, psnr_of
-from pjstore.render import pipeline
 from pjstore.rendition import sample
-from pjstore.rendition.quality_search import lowest_quality
+from pjstore.rendition.quality_search import Encodings, lowest_quality
 from pjstore.rendition.recipe import Recipe
 
 SOS_MARKER = b"\xff\xda"  # a baseline JPEG's entropy-coded data follows its one start-of-scan
@@ -27,9 +24,11 @@ class SampledSearch:
 
     def __init__(self, pixels: np.ndarray, want: np.ndarray, share: float, recipe: Recipe,
                  profile_bytes: int, metric: str):
-        self.image, self.want, self.share = Image.fromarray(pixels), want, share
-        self.recipe, self.profile_bytes, self.score = recipe, profile_bytes, METRICS[metric]
-        self.encodes: dict[int, bytes] = {}
+        self.image, self.share = Image.fromarray(pixels), share
+        self.profile_bytes, score = profile_bytes, METRICS[metric]
+        # Encoded without the profile: it is not part of what scales with the area (`bytes` adds it once).
+        self.encodings = Encodings(self.image, None, recipe,
+                                   lambda data: score(want, sample.inner(np.asarray(decode_rgb(data)))))
 
     @classmethod
     def of(cls, served: Image.Image, want: np.ndarray | None, recipe: Recipe, icc: bytes | None,
@@ -44,11 +43,6 @@ class SampledSearch:
         share = served.width * served.height / (pixels.shape[0] * pixels.shape[1])
         return cls(pixels, want, share, recipe, len(icc or b""), metric)
 
-    def _encode(self, q: int) -> bytes:
-        if q not in self.encodes:  # without the profile: it is not part of what scales with the area
-            self.encodes[q] = pipeline.encode_pixels(self.image, replace(self.recipe, quality=q), None)
-        return self.encodes[q]
-
     def quality(self, threshold: float, guess: int | None = None, own_mse: float | None = None) -> int | None:
         """The sample's lowest quality meeting `threshold` (edges of tiles left out), searched from `guess`.
 
@@ -60,10 +54,9 @@ class SampledSearch:
         own = None if own_mse is None else sample.inner(np.asarray(self.image.convert("RGB")))
 
         def score(q: int) -> float:
-            decoded = sample.inner(np.asarray(decode_rgb(self._encode(q))))
             if own is None or own_mse is None:
-                return self.score(self.want, decoded)
-            return psnr_of(own_mse + mse(own, decoded))
+                return self.encodings.graded(q).score
+            return psnr_of(own_mse + mse(own, sample.inner(np.asarray(decode_rgb(self.encodings.data(q))))))
 
         found = lowest_quality(score, lambda s: s >= threshold, guess)
         return None if found is None else found[0]
@@ -71,7 +64,7 @@ class SampledSearch:
     def bytes(self, q: int) -> float:
         """The whole image's bytes at quality `q` as the sample predicts them: its entropy-coded
         data scaled by area, its headers (tables: 0.6 KB, a tenth of a small rendition) once."""
-        data = self._encode(q)
+        data = self.encodings.data(q)
         headers = data.find(SOS_MARKER)
         return self.share * (len(data) - headers) + headers + self.profile_bytes
 
