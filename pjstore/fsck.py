@@ -25,7 +25,7 @@ from pjstore.migrate import chosen_alike, upgraded
 from pjstore.quality.contract import Reference, decode_prefix
 from pjstore.record import ImageRecord
 from pjstore.refine_queue import QueueEntry
-from pjstore.render.decode import EOI
+from pjstore.render.decode import closed_prefix
 from pjstore.render.pipeline import make_rendition
 from pjstore.rendition.quality_search import grader
 from pjstore.storage.lmdb_store import LmdbStorage
@@ -91,7 +91,7 @@ def _served_problem(record: ImageRecord, blob: bytes) -> Problem | None:
         if colour not in references:
             references[colour] = Reference.served(blob, record.target, colour)
         size = (entry.width, entry.height)
-        prefix = blob if entry.offset >= len(blob) else blob[:entry.offset] + EOI
+        prefix = closed_prefix(blob, entry.offset)
         grade = grader(references[colour], size, record.orientation)
         # JPEG, then each stored format's encoding of the same pixels
         for name, encoding, recorded, promised in [("", None, entry.score, entry.served_bytes),

@@ -22,7 +22,7 @@ from pjstore.evaluation.static_copies import icc_profile, make_copies
 from pjstore.evaluation.tables import StorageRow, pct
 from pjstore.ingest import IngestOptions, prepare
 from pjstore.quality.contract import QualityTarget, Reference, decode_rgb
-from pjstore.render.decode import EOI
+from pjstore.render.decode import closed_prefix
 from pjstore.render.pipeline import make_rendition
 from pjstore.rendition.recipe import LEGACY
 
@@ -86,7 +86,5 @@ def _progressive(source: bytes, scheme: Scheme, target: QualityTarget, common: d
                      reads={e.scale: e.offset for e in entries},
                      scores={e.scale: e.score for e in entries if e.scale in target.scales}, qualities={},
                      chroma={})
-    # As the read path serves it: the prefix, closed by EOI unless it is the whole file.
-    read_data = {e.scale: blob[: e.offset] + (EOI if e.offset < len(blob) else b"")
-                 for e in entries if e.scale in target.scales}
+    read_data = {e.scale: closed_prefix(blob, e.offset) for e in entries if e.scale in target.scales}
     return Measured(row, read_data, {".jpg": blob})

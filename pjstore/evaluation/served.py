@@ -20,7 +20,7 @@ from pjstore.ingest import IngestOptions, prepare, served
 from pjstore.quality.contract import Reference
 from pjstore.read_path import select
 from pjstore.record import ImageRecord
-from pjstore.render.decode import EOI
+from pjstore.render.decode import closed_prefix
 from pjstore.render.pipeline import make_rendition
 from pjstore.rendition.choose import DEFAULT_EGRESS
 from pjstore.rendition.quality_search import grader
@@ -47,9 +47,6 @@ class ServedRow:
     restored: bool = False  # the recipe carries a restoration filter
 
 
-def _prefix(blob: bytes, offset: int) -> bytes:
-    return blob if offset >= len(blob) else blob[:offset] + EOI
-
 
 def measure(image: str, source: bytes, egresses: tuple[float, ...], widths: int = 5,
             seed: int = 0, entropy: str = "huffman") -> list[ServedRow]:
@@ -69,7 +66,7 @@ def measure(image: str, source: bytes, egresses: tuple[float, ...], widths: int 
     rows = []
 
     def row(policy: str, entry, recipe, size, threshold: float, stored_scale: bool) -> ServedRow:
-        data, _ = make_rendition(_prefix(blob, entry.offset), recipe, size, record.orientation)
+        data, _ = make_rendition(closed_prefix(blob, entry.offset), recipe, size, record.orientation)
         score = grader(references(recipe.colour), size, record.orientation)(data)
         return ServedRow(image, policy, entry.scale, size[0], size[1], len(source), entry.offset, len(data),
                          floors[entry.scale], score, threshold, recipe.quality, recipe.subsampling,

@@ -17,6 +17,11 @@ from pjstore.rendition.recipe import draft_for
 EOI = b"\xff\xd9"  # the end-of-image marker: closes a stored prefix so it decodes as a whole JPEG
 
 
+def closed_prefix(stored: bytes, offset: int) -> bytes:
+    """``stored[:offset]`` as the read path serves it: closed by EOI unless it is the whole file."""
+    return stored if offset >= len(stored) else stored[:offset] + EOI
+
+
 def decode(jpeg: bytes, draft: int = 1, size: tuple[int, int] | None = None) -> Image.Image:
     """Decode `jpeg`; with `draft` d > 1, at 1/d of its size (rounded up) on each axis, but never
     below `size` (a smaller request than the recipe was made for may need less scaling).

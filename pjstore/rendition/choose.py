@@ -41,7 +41,7 @@ from pjstore.quality.contract import Reference, decode_rgb
 from pjstore.quality.metrics import mse_of
 from pjstore.render import pipeline
 from pjstore.render.colour import CONVERT, KEEP
-from pjstore.render.decode import EOI
+from pjstore.render.decode import closed_prefix
 from pjstore.render.encode import JPEGLI, JPEGLI_SUBSAMPLING
 from pjstore.rendition import restoration, sample
 from pjstore.rendition.formats import (
@@ -323,7 +323,7 @@ def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scal
         # The whole file serves the floor (within every policy); elsewhere only what fits the
         # largest pending policy's budget is worth finding.
         budget = max(pending) * floor_bytes
-        at = [floor] if index == last else search.recipes_at(bytes(stored[:scan_ends[index]]) + EOI, drafts, budget)
+        at = [floor] if index == last else search.recipes_at(closed_prefix(stored, scan_ends[index]), drafts, budget)
         for k in pending:
             best = preferred(at, k * floor_bytes)  # the whole file always has one: the floor
             if best is not None:
@@ -338,7 +338,8 @@ def choose(stored: bytes, scan_ends: tuple[int, ...], reference: Reference, scal
 
 def smaller_by_jpegli(chosen: Choice, search: ScaleSearch, stored: bytes, scan_ends: tuple[int, ...]) -> Choice:
     """`chosen` encoded by jpegli where that serves fewer bytes at the threshold (ScaleSearch.by_jpegli)."""
-    prefix = stored if chosen.index == len(scan_ends) - 1 else bytes(stored[:scan_ends[chosen.index]]) + EOI
+    whole = chosen.index == len(scan_ends) - 1
+    prefix = closed_prefix(stored, len(stored) if whole else scan_ends[chosen.index])
     smaller = search.by_jpegli(prefix, chosen.recipe, chosen.served_bytes)
     if smaller is None:
         return chosen
@@ -433,7 +434,7 @@ def served_offsets(stored: bytes, scan_ends: tuple[int, ...], references: Callab
         for k, c in chosen.items():
             offset = len(stored) if c.index == last else scan_ends[c.index]
             if formats and (c.index, c.recipe) not in encoded:
-                prefix = stored if c.index == last else bytes(stored[:offset]) + EOI
+                prefix = closed_prefix(stored, offset)
                 encoded[c.index, c.recipe] = format_renditions(prefix, references(c.recipe.colour), (w, h), threshold,
                                                                look.orientation, c.recipe, formats, guesses)
             entries[k].append(ScaleOffset(scale, w, h, offset, rounded(c.score), c.recipe, c.served_bytes,
