@@ -342,6 +342,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "eval" / "results" / "bench_upload.md")
     parser.add_argument("--profile", action="store_true", help="only the profile of one upload")
     args = parser.parse_args()
+    if not args.corpus.exists():
+        parser.error(f"no corpus at {args.corpus}")
+    if (args.limit is not None and args.limit < 1) or args.concurrency < 1 or not args.refined_within > 0:
+        parser.error("--limit and --concurrency must be at least 1, --refined-within positive")
     photos = []
     for path in sorted(walk((args.corpus,)))[:args.limit]:
         data = path.read_bytes()

@@ -142,6 +142,10 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--ingest", action="store_true", help="the recipe search's outcome with and without jpegli")
     a = ap.parse_args()
+    if missing := [str(p) for p in a.corpus if not p.exists()]:
+        ap.error(f"no such file or directory: {', '.join(missing)}")
+    if (a.limit is not None and a.limit < 1) or a.repeats < 1:
+        ap.error("--limit and --repeats must be at least 1")
     files = walk(tuple(a.corpus))[: a.limit]
     if a.ingest:
         ingested(files, a.metrics)
